@@ -1,0 +1,54 @@
+# Makefile -- build vstream_fdw with PGXS.
+#
+# The protobuf-c code is generated from the project's own proto/*.proto at
+# build time; the install script is assembled from sql/install/*.sql.
+
+EXTENSION = vstream_fdw
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+MODULE_big = vstream_fdw
+
+PROTOS = $(wildcard proto/*.proto)
+PROTO_C = $(patsubst proto/%.proto,src/proto/%.pb-c.c,$(PROTOS))
+PROTO_H = $(PROTO_C:.c=.h)
+
+SRCS = vstream_fdw.c $(sort $(wildcard src/*.c))
+OBJS = $(SRCS:.c=.o) $(PROTO_C:.c=.o)
+
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
+
+# Every sql/*.sql file except the built install script is a regression test.
+REGRESS = $(filter-out $(EXTENSION)--%,$(sort $(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -Isrc -Isrc/proto $(shell pkg-config --cflags libnghttp2 libprotobuf-c openssl) \
+	$(shell mysql_config --include 2>/dev/null)
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+SHLIB_LINK = $(shell pkg-config --libs libnghttp2 libprotobuf-c openssl) \
+	$(shell mysql_config --libs 2>/dev/null)
+
+EXTRA_CLEAN = $(PROTO_C) $(PROTO_H) $(DATA_built)
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Generated protobuf-c code is compiled without -Werror -Wextra: it is not ours.
+src/proto/%.pb-c.o: override CFLAGS := $(filter-out -Werror -Wextra,$(CFLAGS))
+
+src/proto/%.pb-c.c src/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p src/proto
+	protoc-c --c_out=src/proto -Iproto $<
+
+$(OBJS): $(PROTO_H) $(wildcard src/*.h)
+
+$(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
+	cat $(INSTALL_PARTS) > $@
+
+.PHONY: prove-check
+# TAP tests (worker, faults, end to end) against an installed extension.
+prove-check:
+	PERL5LIB="$(CURDIR)/test/perl:$(dir $(PGXS))../../src/test/perl:$$PERL5LIB" \
+	PG_REGRESS="$(dir $(PGXS))../../src/test/regress/pg_regress" \
+	PATH="$(bindir):$$PATH" \
+	$(PROVE) $(PROVE_FLAGS) -I "$(dir $(PGXS))../../src/test/perl" test/t/$(if $(T),$(T),*.pl)
