@@ -19,7 +19,7 @@ INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
 
 # Every sql/*.sql file except the built install script is a regression test.
 REGRESS = $(filter-out $(EXTENSION)--%,$(sort $(basename $(notdir $(wildcard sql/*.sql)))))
-REGRESS_OPTS = --load-extension=$(EXTENSION)
+REGRESS_OPTS = --load-extension=$(EXTENSION) --temp-instance=./tmp_check_regress
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc -Isrc/proto $(shell pkg-config --cflags libnghttp2 libprotobuf-c openssl) \
@@ -51,4 +51,13 @@ prove-check:
 	PERL5LIB="$(CURDIR)/test/perl:$(dir $(PGXS))../../src/test/perl:$$PERL5LIB" \
 	PG_REGRESS="$(dir $(PGXS))../../src/test/regress/pg_regress" \
 	PATH="$(bindir):$$PATH" \
-	$(PROVE) $(PROVE_FLAGS) -I "$(dir $(PGXS))../../src/test/perl" test/t/$(if $(T),$(T),*.pl)
+	$(PROVE) $(PROVE_FLAGS) -I "$(dir $(PGXS))../../src/test/perl" $(if $(T),$(addprefix test/t/,$(T)),test/t/*.pl)
+
+.PHONY: demo test-all
+# The README's first command: a local Vitess + PostgreSQL demo, streaming.
+demo:
+	bash tools/demo.sh
+
+# The README's second command: the whole suite (as root, fresh machine).
+test-all:
+	bash test/run-all.sh
