@@ -55,7 +55,15 @@ typedef struct ConvertColumn
 	Oid			pgtype;			/* target type */
 	int32		typmod;
 	/* private to convert.c */
-	int			kind;
+	int			kind;			/* conversion path (ConvertKind) */
+	int			src;			/* source class (ConvertSource) */
+	int			srcenc;			/* source text encoding, see convert.c */
+	int			enum_mode;		/* ENUM/SET cell encoding (ConvertEnumMode) */
+	int			fsp;			/* fractional second digits of the source */
+	int			bits;			/* BIT(n): n; BINARY(n): n; else 0 */
+	int			nlabels;		/* ENUM/SET labels parsed from column_type */
+	char	  **labels;			/* server encoded, NUL terminated */
+	int		   *label_lens;
 	Oid			typioparam;
 	FmgrInfo	infunc;
 } ConvertColumn;
@@ -69,6 +77,16 @@ extern char *convert_pg_type_sql(const Query__Field *field);
 /* Prepare conversion of a source field into a column of type pgtype. */
 extern void convert_column_init(ConvertColumn *col, const Query__Field *field,
 								Oid pgtype, int32 typmod);
+
+/*
+ * Tell the converter how ENUM and SET cells of this column are encoded:
+ * string_values true means labels (FieldEvent.enum_set_string_values, and
+ * always in the copy phase), false means ordinals / bitmasks (replication
+ * phase before Vitess v20).  Without a call, a cell that is a valid label
+ * (list) is taken as such and an all-digit cell as an ordinal / bitmask.
+ */
+extern void convert_column_set_enum_strings(ConvertColumn *col,
+											bool string_values);
 
 /*
  * Convert one cell (data/len as sent by VStream; len < 0 means SQL NULL) to a
