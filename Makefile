@@ -48,6 +48,7 @@ $(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
 .PHONY: prove-check
 # TAP tests (worker, faults, end to end) against an installed extension.
 prove-check:
+	rm -rf '$(CURDIR)'/tmp_check
 	PERL5LIB="$(CURDIR)/test/perl:$(dir $(PGXS))../../src/test/perl:$$PERL5LIB" \
 	PG_REGRESS="$(dir $(PGXS))../../src/test/regress/pg_regress" \
 	PATH="$(bindir):$$PATH" \
