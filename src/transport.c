@@ -550,6 +550,12 @@ transport_write(Transport *t, const void *buf, size_t len)
 			return r;
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
+		if (errno == ECONNRESET || errno == EPIPE)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("VTGate at %s:%d closed the connection unexpectedly",
+							t->host, t->port),
+					 errdetail("Sending failed: %m.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("could not send to VTGate at %s:%d: %m",
