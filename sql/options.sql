@@ -51,15 +51,17 @@ CREATE USER MAPPING FOR PUBLIC SERVER vt OPTIONS (user 'u', sslkey '/tmp/k.pem')
 CREATE USER MAPPING FOR PUBLIC SERVER vt
   OPTIONS (user 'u', sslcert '/tmp/c.pem', sslkey '/tmp/k.pem');
 
--- an error about a user mapping never echoes the password
-CREATE USER MAPPING FOR PUBLIC SERVER vt OPTIONS (password 'do-not-show-me', bogus 'x');
-
 -- a role that does not own the superuser's mapping cannot see its password
 CREATE ROLE vsf_reader;
+
+-- an error about a user mapping never echoes the password
+CREATE USER MAPPING FOR vsf_reader SERVER vt OPTIONS (password 'do-not-show-me', bogus 'x');
 GRANT USAGE ON FOREIGN SERVER vt TO vsf_reader;
 CREATE USER MAPPING FOR vsf_reader SERVER vt OPTIONS (user 'reader', password 'reader-secret');
 SET ROLE vsf_reader;
-SELECT usename, umoptions FROM pg_user_mappings WHERE srvname = 'vt' ORDER BY usename COLLATE "C";
+SELECT CASE WHEN usename IN ('public', 'vsf_reader') THEN usename ELSE 'the superuser' END AS usename,
+       umoptions
+  FROM pg_user_mappings WHERE srvname = 'vt' ORDER BY 1;
 SELECT * FROM pg_user_mapping;
 RESET ROLE;
 
@@ -86,13 +88,12 @@ RESET ROLE;
 CREATE SERVER vt_down FOREIGN DATA WRAPPER vstream_fdw
   OPTIONS (host '127.0.0.1', port '1', keyspace 'k', connect_timeout '2');
 SELECT * FROM vstream_fdw.peek('vt_down');
-CREATE SERVER vt_nohost FOREIGN DATA WRAPPER vstream_fdw
-  OPTIONS (host 'no-such-host.invalid', keyspace 'k', connect_timeout '2');
-SELECT * FROM vstream_fdw.peek('vt_nohost');
 
 -- clean up
 DROP FOREIGN TABLE live_customer;
 DROP USER MAPPING FOR vsf_reader SERVER vt;
+DROP USER MAPPING FOR CURRENT_USER SERVER vt;
+DROP USER MAPPING FOR PUBLIC SERVER vt;
 REVOKE USAGE ON FOREIGN SERVER vt FROM vsf_reader;
 DROP ROLE vsf_reader;
-DROP SERVER vt, vt_down, vt_nohost CASCADE;
+DROP SERVER vt, vt_down;
