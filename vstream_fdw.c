@@ -21,11 +21,8 @@
 #include "foreign/fdwapi.h"
 #include "utils/guc.h"
 
-#if __has_include("worker.h")
-#include "worker.h"
-#define VSTREAM_HAVE_WORKER 1
-#endif
 #include "live.h"
+#include "worker.h"
 
 #if PG_VERSION_NUM < 150000
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
@@ -38,9 +35,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-#ifdef VSTREAM_HAVE_WORKER
 	worker_init();
-#endif
 	MarkGUCPrefixReserved("vstream_fdw");
 }
 
