@@ -77,7 +77,7 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* How long vstream_next waits before the loop looks around. */
-#define WORKER_POLL_MS 50
+#define WORKER_POLL_MS 1000
 
 /* One session of the worker (one VStream call). */
 typedef struct WorkerSession

@@ -1,0 +1,87 @@
+-- Streams: SQL API behaviour that needs no VTGate.  pg_regress runs this in
+-- an instance without shared_preload_libraries; streams_1.out is the
+-- output with vstream_fdw preloaded (no worker reaches a VTGate there).
+\set VERBOSITY default
+SET client_min_messages = warning;
+
+CREATE SERVER stream_srv FOREIGN DATA WRAPPER vstream_fdw
+  OPTIONS (host '127.0.0.1', port '1', keyspace 'customer');
+CREATE FOREIGN DATA WRAPPER not_vstream;
+CREATE SERVER other_srv FOREIGN DATA WRAPPER not_vstream;
+
+-- validation
+SELECT vstream_fdw.create_stream('no_such_server');
+SELECT vstream_fdw.create_stream('other_srv');
+SELECT vstream_fdw.create_stream(NULL);
+SELECT vstream_fdw.create_stream('stream_srv', tables => '{}');
+SELECT vstream_fdw.create_stream('stream_srv', tables => '{customer.corder}');
+SELECT vstream_fdw.create_stream('stream_srv', start => 'yesterday');
+SELECT vstream_fdw.create_stream('stream_srv', start => '[]');
+SELECT vstream_fdw.create_stream('stream_srv', start => '[{"keyspace": "customer", "shard": "-80", "gtid": "MySQL56/x:1-5"}');
+
+-- without shared_preload_libraries this says what to add to postgresql.conf
+SELECT vstream_fdw.create_stream('stream_srv') IS NOT NULL AS created;
+
+-- management of a missing stream
+SELECT vstream_fdw.start_stream('nothing');
+SELECT vstream_fdw.stop_stream('nothing');
+SELECT vstream_fdw.drop_stream('nothing');
+SELECT vstream_fdw.resync_stream('nothing');
+
+-- start positions
+SELECT vgtid IS NULL AS no_vgtid, copy_completed, copied_shards
+  FROM vstream_fdw._start_position('copy');
+SELECT vgtid IS NULL AS no_vgtid, copy_completed, copied_shards
+  FROM vstream_fdw._start_position('current');
+SELECT vstream_fdw.vgtid_to_jsonb(vgtid) AS vgtid, copy_completed, copied_shards
+  FROM vstream_fdw._start_position('[{"keyspace": "customer", "shard": "-80", "gtid": "MySQL56/a:1-5"}, {"keyspace": "customer", "shard": "80-", "gtid": ""}]');
+
+-- a stream row without a worker: status, stop and drop still work
+INSERT INTO vstream_fdw.stream (server_name, target_schema, start, enabled, state)
+VALUES ('stream_srv', 'mirror_target', 'copy', false, 'stopped');
+INSERT INTO vstream_fdw.checkpoint (stream_id, vgtid, copy_completed)
+SELECT id, (SELECT vgtid FROM vstream_fdw._start_position('[{"keyspace": "customer", "shard": "0", "gtid": "MySQL56/a:1-7"}]')), true
+  FROM vstream_fdw.stream WHERE server_name = 'stream_srv';
+SELECT server, target_schema, keyspace, shard, phase, position, rows_copied,
+       conflicts, worker_pid, vgtid
+  FROM vstream_fdw.stream_status;
+SELECT vstream_fdw.create_stream('stream_srv');
+SELECT vstream_fdw.stop_stream('stream_srv');
+SELECT server_name, enabled, state FROM vstream_fdw.stream;
+CREATE SCHEMA mirror_target;
+CREATE TABLE mirror_target.t (id int PRIMARY KEY);
+INSERT INTO vstream_fdw.mirror SELECT id, 't' FROM vstream_fdw.stream;
+SELECT vstream_fdw.drop_stream('stream_srv', drop_tables => true);
+SELECT count(*) AS streams FROM vstream_fdw.stream;
+SELECT count(*) AS checkpoints FROM vstream_fdw.checkpoint;
+SELECT to_regclass('mirror_target.t') AS dropped_mirror;
+DROP SCHEMA mirror_target;
+
+-- every object of the extension has a comment
+SELECT pg_describe_object(classid, objid, objsubid) AS object_without_comment
+  FROM pg_depend d
+ WHERE d.refclassid = 'pg_extension'::regclass
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vstream_fdw')
+   AND d.deptype = 'e'
+   AND obj_description(objid, (SELECT relname FROM pg_class WHERE oid = classid)) IS NULL
+   AND NOT (classid = 'pg_class'::regclass AND objid = 'vstream_fdw.stream_id_seq'::regclass)
+ ORDER BY 1;
+
+-- management functions are not for PUBLIC
+SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_can_execute
+  FROM pg_proc p
+ WHERE p.pronamespace = 'vstream_fdw'::regnamespace
+   AND p.proname IN ('create_stream', 'start_stream', 'stop_stream', 'drop_stream',
+                     'resync_stream', '_stop_worker', '_wake_launcher')
+ ORDER BY 1;
+
+-- the stream tables are kept by pg_dump
+SELECT c.relname
+  FROM pg_extension e, unnest(e.extconfig) AS cfg(oid)
+  JOIN pg_class c ON c.oid = cfg.oid
+ WHERE e.extname = 'vstream_fdw'
+ ORDER BY 1;
+
+DROP SERVER other_srv;
+DROP FOREIGN DATA WRAPPER not_vstream;
+DROP SERVER stream_srv;

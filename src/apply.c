@@ -1,0 +1,733 @@
+/*-------------------------------------------------------------------------
+ *
+ * apply.c
+ *	  Executor-level apply of VStream row events to mirror tables.
+ *
+ * One PostgreSQL transaction per source transaction (or copy batch).  The
+ * first change to a mirror in a transaction builds its executor state
+ * (EState, ResultRelInfo with indexes, slots, primary-key scan keys), kept
+ * in a hash until commit.
+ *
+ * Inserts are buffered per relation (up to vstream_fdw.insert_batch_size
+ * rows) and written with table_multi_insert and a BulkInsertState once a
+ * buffer fills, then their index entries are added.  The primary-key index
+ * entry is inserted without failing on a duplicate (as for a deferred
+ * unique constraint); a row reported as a possible duplicate is then
+ * resolved by deleting every other live row with its key: an insert over an
+ * existing key replaces it.  That makes the copy phase and replays after a
+ * reconnect converge at no cost on the common path.
+ *
+ * Updates and deletes find the row through the primary key
+ * (RelationFindReplTupleByIndex) and use ExecSimpleRelationUpdate/Delete;
+ * the insert buffer of the relation is flushed first.  An update of a
+ * missing row inserts the after image; a delete of a missing row is
+ * skipped; both are counted.  Mirrors with row triggers take the plain
+ * ExecSimpleRelationInsert path so that triggers see every row.
+ *
+ * Copyright (c) 2026, vstream_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/apply.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_opclass.h"
+#include "commands/trigger.h"
+#include "executor/nodeModifyTable.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
+#include "pgstat.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "apply.h"
+#include "vstream.h"
+#include "worker.h"
+
+#if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"
+#endif
+
+static void flush_inserts(ApplyState *state, ApplyRel *ar);
+
+/* Start the PostgreSQL transaction of a source transaction. */
+void
+apply_begin(ApplyState *state)
+{
+	HASHCTL		ctl;
+
+	Assert(!state->in_txn);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "applying a source transaction");
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(ApplyRel);
+	ctl.hcxt = state->txncxt;
+	state->rels = hash_create("vstream_fdw apply relations", 16, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	state->last_rel = NULL;
+	state->in_txn = true;
+	state->cid_used = false;
+	MemoryContextSwitchTo(state->msgcxt);
+}
+
+/* Make the changes so far visible to the next lookup (new command id). */
+static void
+next_command(ApplyState *state)
+{
+	if (state->cid_used)
+	{
+		CommandCounterIncrement();
+		state->cid_used = false;
+	}
+}
+
+static void
+build_pk_scankeys(ApplyRel *ar)
+{
+	Relation	idxrel = index_open(ar->pkindex, AccessShareLock);
+	int2vector *indkey = &idxrel->rd_index->indkey;
+	int			i;
+
+	ar->nkeys = IndexRelationGetNumberOfKeyAttributes(idxrel);
+	ar->skey = palloc0(sizeof(ScanKeyData) * ar->nkeys);
+	ar->keyatts = palloc(sizeof(AttrNumber) * ar->nkeys);
+	for (i = 0; i < ar->nkeys; i++)
+	{
+		Oid			opfamily = idxrel->rd_opfamily[i];
+		Oid			optype = idxrel->rd_opcintype[i];
+		Oid			operator;
+		RegProcedure regop;
+
+		if (indkey->values[i] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("primary key of mirror table \"%s\" contains an expression",
+							RelationGetRelationName(ar->rel))));
+		ar->keyatts[i] = indkey->values[i];
+		operator = get_opfamily_member(opfamily, optype, optype,
+									   BTEqualStrategyNumber);
+		if (!OidIsValid(operator))
+			elog(ERROR, "missing operator %d(%u,%u) in opfamily %u",
+				 BTEqualStrategyNumber, optype, optype, opfamily);
+		regop = get_opcode(operator);
+		ScanKeyInit(&ar->skey[i], i + 1, BTEqualStrategyNumber, regop,
+					(Datum) 0);
+		ar->skey[i].sk_collation = idxrel->rd_indcollation[i];
+	}
+	index_close(idxrel, NoLock);
+}
+
+/* Executor state of a mirror in the open transaction, built on first use. */
+static ApplyRel *
+get_rel(ApplyState *state, ApplyMapping *m)
+{
+	ApplyRel   *ar;
+	bool		found;
+	RangeTblEntry *rte;
+	MemoryContext old;
+	TupleDesc	desc;
+	int			natts;
+
+	ar = hash_search(state->rels, &m->relid, HASH_ENTER, &found);
+	if (found)
+	{
+		ar->estate->es_output_cid = GetCurrentCommandId(true);
+		return ar;
+	}
+
+	old = MemoryContextSwitchTo(state->txncxt);
+	memset(((char *) ar) + sizeof(Oid), 0, sizeof(ApplyRel) - sizeof(Oid));
+	ar->rel = table_open(m->relid, RowExclusiveLock);
+	desc = RelationGetDescr(ar->rel);
+	natts = desc->natts;
+
+	ar->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = m->relid;
+	rte->relkind = ar->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+#if PG_VERSION_NUM >= 160000
+	{
+		List	   *perminfos = NIL;
+
+		addRTEPermissionInfo(&perminfos, rte);
+		ExecInitRangeTable(ar->estate, list_make1(rte), perminfos);
+	}
+#else
+	ExecInitRangeTable(ar->estate, list_make1(rte));
+#endif
+	ar->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(ar->rri, ar->rel, 1, NULL, 0);
+	ar->estate->es_opened_result_relations =
+		lappend(ar->estate->es_opened_result_relations, ar->rri);
+	ar->estate->es_output_cid = GetCurrentCommandId(true);
+	ar->estate->es_snapshot = GetActiveSnapshot();
+	ExecOpenIndices(ar->rri, false);
+
+	ar->pkindex = m->pkindex;
+	ar->arbiter = list_make1_oid(ar->pkindex);
+	ar->simple = (ar->rel->trigdesc != NULL &&
+				  (ar->rel->trigdesc->trig_insert_before_row ||
+				   ar->rel->trigdesc->trig_insert_after_row ||
+				   ar->rel->trigdesc->trig_insert_instead_row));
+	ar->has_constraints = (desc->constr != NULL);
+	ar->has_generated = (desc->constr != NULL && desc->constr->has_generated_stored);
+	if (ar->rel->trigdesc)
+		AfterTriggerBeginQuery();
+
+	ar->scratch = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
+	ar->keyslot = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
+	ar->newslot = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
+	ar->localslot = table_slot_create(ar->rel, &ar->estate->es_tupleTable);
+	ar->scanslot = table_slot_create(ar->rel, &ar->estate->es_tupleTable);
+	ar->nslots = ar->simple ? 0 : Max(vstream_insert_batch_size, 1);
+	ar->buffer = palloc0(sizeof(TupleTableSlot *) * Max(ar->nslots, 1));
+	ar->defexprs = palloc0(sizeof(ExprState *) * natts);
+	ar->defbuilt = palloc0(sizeof(bool) * natts);
+	build_pk_scankeys(ar);
+
+	ar->prev = state->last_rel;
+	state->last_rel = ar;
+	MemoryContextSwitchTo(old);
+	return ar;
+}
+
+/* Default value of a mirror attribute the source does not send. */
+static Datum
+column_default(ApplyRel *ar, int attoff, bool *isnull)
+{
+	if (!ar->defbuilt[attoff])
+	{
+		MemoryContext old = MemoryContextSwitchTo(ar->estate->es_query_cxt);
+		Node	   *expr;
+
+		expr = build_column_default(ar->rel, attoff + 1);
+		if (expr)
+			ar->defexprs[attoff] = ExecInitExpr(expression_planner((Expr *) expr),
+												NULL);
+		ar->defbuilt[attoff] = true;
+		MemoryContextSwitchTo(old);
+	}
+	if (ar->defexprs[attoff] == NULL)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return ExecEvalExpr(ar->defexprs[attoff], GetPerTupleExprContext(ar->estate),
+						isnull);
+}
+
+/*
+ * Fill "slot" from a source row: mapped columns converted, the others from
+ * their defaults (keep_slot: from that slot instead, for updates), or only
+ * the primary key (key_only).  Allocates in the per-tuple context.
+ */
+static void
+fill_slot(ApplyRel *ar, ApplyMapping *m, const Query__Row *row,
+		  TupleTableSlot *slot, TupleTableSlot *keep_slot, bool key_only)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	int			natts = desc->natts;
+	int			i;
+
+	vstream_decode_row(row, m->nfields, m->cell_values, m->cell_lengths);
+	ExecClearTuple(slot);
+
+	if (key_only)
+	{
+		memset(slot->tts_isnull, true, sizeof(bool) * natts);
+		for (i = 0; i < m->npk; i++)
+		{
+			int			f = m->pk_fields[i];
+			int			att = m->attnum[f] - 1;
+
+			slot->tts_values[att] = convert_cell(&m->cols[f], m->cell_values[f],
+												 m->cell_lengths[f],
+												 &slot->tts_isnull[att], &m->ccxt);
+		}
+		ExecStoreVirtualTuple(slot);
+		return;
+	}
+
+	if (keep_slot)
+	{
+		slot_getallattrs(keep_slot);
+		memcpy(slot->tts_values, keep_slot->tts_values, sizeof(Datum) * natts);
+		memcpy(slot->tts_isnull, keep_slot->tts_isnull, sizeof(bool) * natts);
+	}
+	for (i = 0; i < natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		int			f = (i < m->natts) ? m->att_field[i] : -1;
+
+		if (f >= 0)
+			slot->tts_values[i] = convert_cell(&m->cols[f], m->cell_values[f],
+											   m->cell_lengths[f],
+											   &slot->tts_isnull[i], &m->ccxt);
+		else if (keep_slot)
+			continue;
+		else if (attr->attisdropped || attr->attgenerated)
+		{
+			slot->tts_values[i] = (Datum) 0;
+			slot->tts_isnull[i] = true;
+		}
+		else
+			slot->tts_values[i] = column_default(ar, i, &slot->tts_isnull[i]);
+	}
+	ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * Live rows (dirty snapshot) with the primary key of "slot", except
+ * "except_tid".  Returns a palloc'd array of TIDs.
+ */
+static ItemPointerData *
+find_key_rows(ApplyRel *ar, TupleTableSlot *slot, ItemPointer except_tid,
+			  int *ntids)
+{
+	SnapshotData snap;
+	IndexScanDesc scan;
+	Relation	idxrel;
+	ScanKeyData *skey;
+	ItemPointerData *tids = NULL;
+	int			n = 0;
+	int			max = 0;
+	int			i;
+
+	slot_getallattrs(slot);
+	skey = palloc(sizeof(ScanKeyData) * ar->nkeys);
+	memcpy(skey, ar->skey, sizeof(ScanKeyData) * ar->nkeys);
+	for (i = 0; i < ar->nkeys; i++)
+	{
+		int			att = ar->keyatts[i] - 1;
+
+		skey[i].sk_argument = slot->tts_values[att];
+		if (slot->tts_isnull[att])
+			skey[i].sk_flags |= SK_ISNULL;
+	}
+
+	InitDirtySnapshot(snap);
+	idxrel = index_open(ar->pkindex, AccessShareLock);
+	scan = index_beginscan(ar->rel, idxrel, &snap, ar->nkeys, 0);
+	index_rescan(scan, skey, ar->nkeys, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, ar->scanslot))
+	{
+		if (except_tid && ItemPointerEquals(&ar->scanslot->tts_tid, except_tid))
+			continue;
+		if (n == max)
+		{
+			max = Max(4, max * 2);
+			tids = tids ? repalloc(tids, sizeof(ItemPointerData) * max)
+				: palloc(sizeof(ItemPointerData) * max);
+		}
+		tids[n++] = ar->scanslot->tts_tid;
+	}
+	index_endscan(scan);
+	index_close(idxrel, NoLock);
+	ExecClearTuple(ar->scanslot);
+	*ntids = n;
+	return tids;
+}
+
+/* Delete rows by TID (conflict resolution); returns how many. */
+static int
+delete_tids(ApplyState *state, ApplyRel *ar, ItemPointerData *tids, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		simple_table_tuple_delete(ar->rel, &tids[i], GetActiveSnapshot());
+	if (n > 0)
+		state->cid_used = true;
+	return n;
+}
+
+/*
+ * Write the buffered inserts of a relation: multi-insert, index entries,
+ * then resolve primary-key duplicates (the newest row of a key wins).
+ */
+static void
+flush_inserts(ApplyState *state, ApplyRel *ar)
+{
+	int			n = ar->nbuffered;
+	CommandId	cid;
+	bool	   *conflict = NULL;
+	bool		any_conflict = false;
+	int			i;
+
+	if (n == 0)
+		return;
+
+	cid = GetCurrentCommandId(true);
+	ar->estate->es_output_cid = cid;
+	if (n == 1)
+		table_tuple_insert(ar->rel, ar->buffer[0], cid, 0, ar->bistate);
+	else
+	{
+		if (ar->bistate == NULL && n >= ar->nslots)
+		{
+			/* lives as long as the relation's executor state */
+			MemoryContext old = MemoryContextSwitchTo(ar->estate->es_query_cxt);
+
+			ar->bistate = GetBulkInsertState();
+			MemoryContextSwitchTo(old);
+		}
+		table_multi_insert(ar->rel, ar->buffer, n, cid, 0, ar->bistate);
+	}
+	state->cid_used = true;
+
+	if (ar->rri->ri_NumIndices > 0)
+	{
+		for (i = 0; i < n; i++)
+		{
+			List	   *dup;
+
+#if PG_VERSION_NUM >= 160000
+			dup = ExecInsertIndexTuples(ar->rri, ar->buffer[i], ar->estate,
+										false, true, NULL, ar->arbiter, false);
+#else
+			dup = ExecInsertIndexTuples(ar->rri, ar->buffer[i], ar->estate,
+										false, true, NULL, ar->arbiter);
+#endif
+			if (dup != NIL)
+			{
+				if (conflict == NULL)
+					conflict = palloc0(sizeof(bool) * n);
+				conflict[i] = true;
+				any_conflict = true;
+				list_free(dup);
+			}
+		}
+	}
+
+	if (any_conflict)
+	{
+		bool	   *gone = palloc0(sizeof(bool) * n);
+
+		/* our own rows must be visible to the deletes below */
+		next_command(state);
+		for (i = n - 1; i >= 0; i--)
+		{
+			ItemPointerData *tids;
+			int			ntids;
+			int			j;
+			int			k;
+
+			if (!conflict[i] || gone[i])
+				continue;
+			tids = find_key_rows(ar, ar->buffer[i], &ar->buffer[i]->tts_tid, &ntids);
+			for (j = 0; j < ntids; j++)
+				for (k = 0; k < n; k++)
+					if (ItemPointerEquals(&tids[j], &ar->buffer[k]->tts_tid))
+						gone[k] = true;
+			if (delete_tids(state, ar, tids, ntids) > 0 && ar->counters)
+				status_count(&ar->counters->insert_conflicts, 1);
+		}
+		pfree(gone);
+		pfree(conflict);
+	}
+
+	for (i = 0; i < n; i++)
+		ExecClearTuple(ar->buffer[i]);
+	ar->nbuffered = 0;
+	ResetPerTupleExprContext(ar->estate);
+}
+
+/* Insert with "replace" semantics. */
+static void
+insert_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
+		   const Query__Row *row, VStreamShardStatus *sh)
+{
+	TupleTableSlot *slot;
+
+	fill_slot(ar, m, row, ar->scratch, NULL, false);
+
+	if (ar->simple)
+	{
+		/* triggers must see every row: look the key up first */
+		EPQState	epq;
+
+		next_command(state);
+		ar->estate->es_output_cid = GetCurrentCommandId(true);
+		if (RelationFindReplTupleByIndex(ar->rel, ar->pkindex, LockTupleExclusive,
+										 ar->scratch, ar->localslot))
+		{
+#if PG_VERSION_NUM >= 160000
+			EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1, NIL);
+#else
+			EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1);
+#endif
+			ExecSimpleRelationUpdate(ar->rri, ar->estate, &epq, ar->localslot,
+									 ar->scratch);
+			EvalPlanQualEnd(&epq);
+			if (sh)
+				status_count(&sh->insert_conflicts, 1);
+		}
+		else
+			ExecSimpleRelationInsert(ar->rri, ar->estate, ar->scratch);
+		state->cid_used = true;
+		ResetPerTupleExprContext(ar->estate);
+		return;
+	}
+
+	if (ar->has_generated)
+		ExecComputeStoredGenerated(ar->rri, ar->estate, ar->scratch, CMD_INSERT);
+	if (ar->has_constraints)
+		ExecConstraints(ar->rri, ar->scratch, ar->estate);
+
+	if (ar->buffer[ar->nbuffered] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ar->estate->es_query_cxt);
+
+		ar->buffer[ar->nbuffered] = table_slot_create(ar->rel,
+													  &ar->estate->es_tupleTable);
+		MemoryContextSwitchTo(old);
+	}
+	slot = ar->buffer[ar->nbuffered];
+	ExecCopySlot(slot, ar->scratch);
+	ar->nbuffered++;
+	ar->counters = sh;
+	ResetPerTupleExprContext(ar->estate);
+
+	if (ar->nbuffered >= ar->nslots)
+		flush_inserts(state, ar);
+}
+
+/* Find the row with the primary key of "row" and lock it. */
+static bool
+find_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m, const Query__Row *row)
+{
+	flush_inserts(state, ar);
+	next_command(state);
+	ar->estate->es_output_cid = GetCurrentCommandId(true);
+	fill_slot(ar, m, row, ar->keyslot, NULL, true);
+	return RelationFindReplTupleByIndex(ar->rel, ar->pkindex, LockTupleExclusive,
+										ar->keyslot, ar->localslot);
+}
+
+static bool
+key_changed(ApplyRel *ar, TupleTableSlot *a, TupleTableSlot *b)
+{
+	TupleDesc	desc = RelationGetDescr(ar->rel);
+	int			i;
+
+	slot_getallattrs(a);
+	slot_getallattrs(b);
+	for (i = 0; i < ar->nkeys; i++)
+	{
+		int			att = ar->keyatts[i] - 1;
+		Form_pg_attribute attr = TupleDescAttr(desc, att);
+
+		if (a->tts_isnull[att] != b->tts_isnull[att])
+			return true;
+		if (!a->tts_isnull[att] &&
+			!datumIsEqual(a->tts_values[att], b->tts_values[att],
+						  attr->attbyval, attr->attlen))
+			return true;
+	}
+	return false;
+}
+
+static void
+update_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
+		   const Query__Row *before, const Query__Row *after,
+		   VStreamShardStatus *sh)
+{
+	EPQState	epq;
+
+	if (!find_row(state, ar, m, before))
+	{
+		/* at-least-once replay: the after image becomes the row */
+		if (sh)
+			status_count(&sh->update_missing, 1);
+		insert_row(state, ar, m, after, sh);
+		return;
+	}
+
+	fill_slot(ar, m, after, ar->newslot, ar->localslot, false);
+	ExecMaterializeSlot(ar->newslot);
+	if (key_changed(ar, ar->localslot, ar->newslot))
+	{
+		ItemPointerData *tids;
+		ItemPointerData self = ar->localslot->tts_tid;
+		int			ntids;
+
+		/* a replay may have inserted the new key already: replace it */
+		tids = find_key_rows(ar, ar->newslot, &self, &ntids);
+		if (ntids > 0)
+		{
+			delete_tids(state, ar, tids, ntids);
+			if (sh)
+				status_count(&sh->insert_conflicts, 1);
+			next_command(state);
+			ar->estate->es_output_cid = GetCurrentCommandId(true);
+		}
+	}
+
+#if PG_VERSION_NUM >= 160000
+	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1, NIL);
+#else
+	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1);
+#endif
+	ExecSimpleRelationUpdate(ar->rri, ar->estate, &epq, ar->localslot, ar->newslot);
+	EvalPlanQualEnd(&epq);
+	state->cid_used = true;
+	if (sh)
+		status_count(&sh->rows_updated, 1);
+	ResetPerTupleExprContext(ar->estate);
+}
+
+static void
+delete_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
+		   const Query__Row *before, VStreamShardStatus *sh)
+{
+	EPQState	epq;
+
+	if (!find_row(state, ar, m, before))
+	{
+		if (sh)
+			status_count(&sh->delete_missing, 1);
+		ResetPerTupleExprContext(ar->estate);
+		return;
+	}
+#if PG_VERSION_NUM >= 160000
+	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1, NIL);
+#else
+	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1);
+#endif
+	ExecSimpleRelationDelete(ar->rri, ar->estate, &epq, ar->localslot);
+	EvalPlanQualEnd(&epq);
+	state->cid_used = true;
+	if (sh)
+		status_count(&sh->rows_deleted, 1);
+	ResetPerTupleExprContext(ar->estate);
+}
+
+/*
+ * Apply the row changes of a ROW event.  "copying": rows of a copy batch
+ * (counted as copied rather than inserted).
+ */
+void
+apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
+		   VStreamShardStatus *sh, bool copying)
+{
+	ApplyRel   *ar;
+	size_t		i;
+	uint64		inserted = 0;
+
+	Assert(state->in_txn);
+	if (!m->valid)
+		schema_prepare(state, m);
+	ar = get_rel(state, m);
+
+	for (i = 0; i < ev->n_row_changes; i++)
+	{
+		Binlogdata__RowChange *rc = ev->row_changes[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (rc->before == NULL && rc->after != NULL)
+		{
+			insert_row(state, ar, m, rc->after, sh);
+			inserted++;
+		}
+		else if (rc->before != NULL && rc->after != NULL)
+			update_row(state, ar, m, rc->before, rc->after, sh);
+		else if (rc->before != NULL)
+			delete_row(state, ar, m, rc->before, sh);
+	}
+	if (sh && inserted > 0)
+		status_count(copying ? &sh->rows_copied : &sh->rows_inserted, inserted);
+}
+
+/*
+ * Flush and release the executor state of every relation of the open
+ * transaction (before commit, and before DDL on a mirror).
+ */
+void
+apply_close_rels(ApplyState *state)
+{
+	ApplyRel   *ar;
+
+	if (!state->in_txn || state->rels == NULL)
+		return;
+
+	for (ar = state->last_rel; ar != NULL; ar = ar->prev)
+		flush_inserts(state, ar);
+
+	for (ar = state->last_rel; ar != NULL; ar = ar->prev)
+	{
+		if (ar->rel->trigdesc)
+			AfterTriggerEndQuery(ar->estate);
+		if (ar->bistate)
+			FreeBulkInsertState(ar->bistate);
+		ExecCloseIndices(ar->rri);
+		ExecResetTupleTable(ar->estate->es_tupleTable, false);
+		FreeExecutorState(ar->estate);
+		table_close(ar->rel, NoLock);
+	}
+	hash_destroy(state->rels);
+	state->rels = NULL;
+	state->last_rel = NULL;
+
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ApplyRel);
+		ctl.hcxt = state->txncxt;
+		state->rels = hash_create("vstream_fdw apply relations", 16, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+}
+
+/* Commit the open transaction (the checkpoint was written by the caller). */
+void
+apply_commit(ApplyState *state)
+{
+	Assert(state->in_txn);
+	apply_close_rels(state);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	state->in_txn = false;
+	state->rels = NULL;
+	checkpoint_committed(&state->checkpoint);
+	MemoryContextSwitchTo(state->msgcxt);
+	MemoryContextReset(state->txncxt);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Forget the open transaction after an error (the caller aborts it). */
+void
+apply_abort(ApplyState *state)
+{
+	state->in_txn = false;
+	state->rels = NULL;
+	state->last_rel = NULL;
+	checkpoint_aborted(&state->checkpoint);
+	MemoryContextReset(state->txncxt);
+	schema_invalidate_all(state);
+}

@@ -1,0 +1,137 @@
+/*-------------------------------------------------------------------------
+ *
+ * apply.h
+ *	  Applying VStream row events to mirror tables at the executor level.
+ *
+ * ApplyState is the worker's apply context for one stream.  It holds the
+ * FIELD mappings (source columns -> mirror attributes, per shard and
+ * table; see schema.c) for the whole session, and the executor state of
+ * each relation touched by the open PostgreSQL transaction (ApplyRel),
+ * created on first use and freed at commit.
+ *
+ * Copyright (c) 2026, vstream_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/apply.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VSTREAM_APPLY_H
+#define VSTREAM_APPLY_H
+
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "executor/executor.h"
+#include "nodes/execnodes.h"
+#include "utils/hsearch.h"
+
+#include "binlogdata.pb-c.h"
+#include "checkpoint.h"
+#include "convert.h"
+#include "options.h"
+#include "status.h"
+
+/* MySQL column flag of primary key columns */
+#define VSTREAM_PRI_KEY_FLAG 2
+
+#define MAPPING_KEY_LEN (2 * VSTREAM_NAME_LEN)
+
+/* The latest FIELD event of one (shard, table), resolved against its mirror. */
+typedef struct ApplyMapping
+{
+	char		key[MAPPING_KEY_LEN];	/* shard NUL table; hash key */
+	MemoryContext cxt;
+	char	   *keyspace;
+	char	   *shard;
+	char	   *table;			/* bare source table = mirror table name */
+	int			nfields;
+	Query__Field **fields;		/* copies */
+	bool		enum_strings;
+
+	/* resolved against the mirror; valid = false forces schema_prepare */
+	bool		valid;
+	Oid			relid;
+	int			natts;			/* of the mirror */
+	AttrNumber *attnum;			/* per field: mirror attno, 0 = not mirrored */
+	int		   *att_field;		/* per mirror attribute: field index or -1 */
+	ConvertColumn *cols;		/* per field */
+	ConvertContext ccxt;
+	MemoryContext rcxt;			/* of the resolved fields above */
+	int			npk;
+	int		   *pk_fields;		/* field indexes of the primary key */
+	Oid			pkindex;
+	/* scratch for vstream_decode_row */
+	const char **cell_values;
+	int		   *cell_lengths;
+} ApplyMapping;
+
+/* Executor state of one mirror relation in the open transaction. */
+typedef struct ApplyRel
+{
+	Oid			relid;			/* hash key */
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	Oid			pkindex;
+	bool		simple;			/* row triggers: no buffering, no multi-insert */
+	bool		has_constraints;
+	bool		has_generated;
+	List	   *arbiter;		/* list_make1_oid(pkindex) */
+	TupleTableSlot *scratch;	/* virtual, values being built */
+	TupleTableSlot *keyslot;	/* virtual, search key */
+	TupleTableSlot *localslot;	/* table slot, found rows */
+	TupleTableSlot *scanslot;	/* table slot, key scans */
+	TupleTableSlot *newslot;	/* virtual, update result */
+	TupleTableSlot **buffer;	/* materialized rows waiting for insertion */
+	int			nbuffered;
+	int			nslots;
+	BulkInsertState bistate;
+	ExprState **defexprs;		/* per attribute, built on demand */
+	bool	   *defbuilt;
+	/* primary-key index scan keys */
+	int			nkeys;
+	ScanKeyData *skey;
+	AttrNumber *keyatts;
+	VStreamShardStatus *counters;	/* shard whose rows are buffered */
+	struct ApplyRel *prev;		/* open order, for closing in reverse */
+} ApplyRel;
+
+typedef struct ApplyState
+{
+	int32		stream_id;
+	StreamDef  *def;
+	VStreamServerOptions *opts;
+	VStreamSlot *slot;
+	MemoryContext sessioncxt;	/* mappings */
+	MemoryContext txncxt;		/* reset at the end of each transaction */
+	MemoryContext msgcxt;		/* current while handling events */
+	HTAB	   *mappings;
+	HTAB	   *rels;			/* in txncxt, NULL outside a transaction */
+	ApplyRel   *last_rel;		/* most recently opened */
+	bool		in_txn;
+	bool		cid_used;		/* written since the last CCI */
+	Checkpoint	checkpoint;
+	Oid			nspid;			/* target schema, once known */
+} ApplyState;
+
+/* apply.c */
+extern void apply_begin(ApplyState *state);
+extern void apply_rows(ApplyState *state, ApplyMapping *m,
+					   Binlogdata__RowEvent *ev, VStreamShardStatus *sh,
+					   bool copying);
+extern void apply_close_rels(ApplyState *state);
+extern void apply_commit(ApplyState *state);
+extern void apply_abort(ApplyState *state);
+
+/* schema.c */
+extern void schema_init(ApplyState *state);
+extern ApplyMapping *schema_field_event(ApplyState *state,
+										Binlogdata__FieldEvent *fe);
+extern ApplyMapping *schema_get_mapping(ApplyState *state, const char *shard,
+										const char *table);
+extern void schema_prepare(ApplyState *state, ApplyMapping *m);
+extern void schema_invalidate_all(ApplyState *state);
+extern void schema_forget(void);
+
+#endif							/* VSTREAM_APPLY_H */
