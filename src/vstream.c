@@ -216,10 +216,27 @@ vstream_open(const VStreamServerOptions *opts, const VStreamRequestSpec *spec,
 		rules = palloc(sizeof(Binlogdata__Rule *) * list_length(spec->tables));
 		foreach(lc, spec->tables)
 		{
+			const char *table = (const char *) lfirst(lc);
+			StringInfoData sel;
+			const char *p;
+
+			/*
+			 * An exact table match needs a SELECT: the tablet refuses to
+			 * build a replication plan from an empty filter.
+			 */
+			initStringInfo(&sel);
+			appendStringInfoString(&sel, "select * from `");
+			for (p = table; *p; p++)
+			{
+				if (*p == '`')
+					appendStringInfoChar(&sel, '`');
+				appendStringInfoChar(&sel, *p);
+			}
+			appendStringInfoChar(&sel, '`');
 			rules[i] = palloc(sizeof(Binlogdata__Rule));
 			binlogdata__rule__init(rules[i]);
-			rules[i]->match = (char *) lfirst(lc);
-			rules[i]->filter = "";
+			rules[i]->match = (char *) table;
+			rules[i]->filter = sel.data;
 			i++;
 		}
 		filter.n_rules = i;

@@ -1046,6 +1046,10 @@ class Connection:
                 timeout = self.next_timeout(time.monotonic())
                 if self.tls and sock.pending():
                     timeout = 0
+                if not self.outbuf and self.blocked_by_high_water():
+                    # send_pending stopped at HIGH_WATER, not for lack of
+                    # window: keep pumping once the buffer has drained
+                    timeout = 0
                 evs = sel.select(timeout)
                 for key, mask in evs:
                     if mask & selectors.EVENT_READ:
@@ -1260,6 +1264,19 @@ class Connection:
         st.last_send = time.monotonic()
 
     # ---- sending ---------------------------------------------------
+    def blocked_by_high_water(self):
+        """True if a stream has data to send and flow-control window left."""
+        h = self.h2
+        if h.outbound_flow_control_window <= 0:
+            return False
+        for st in self.streams.values():
+            if st.state != "active" or st.pending is None:
+                continue
+            stream = h.streams.get(st.sid)
+            if stream is not None and not stream.closed and stream.outbound_flow_control_window > 0:
+                return True
+        return False
+
     def pump_all(self, now):
         for st in list(self.streams.values()):
             if st.state == "active":
