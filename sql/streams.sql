@@ -1,6 +1,7 @@
 -- Streams: SQL API behaviour that needs no VTGate.  pg_regress runs this in
--- an instance without shared_preload_libraries; streams_1.out is the
--- output with vstream_fdw preloaded (no worker reaches a VTGate there).
+-- a temporary instance without shared_preload_libraries, so creating a
+-- stream must say what to add to postgresql.conf.  Workers are tested by
+-- the TAP tests (test/t/01*_worker_*.pl).
 \set VERBOSITY default
 SET client_min_messages = warning;
 

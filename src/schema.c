@@ -408,8 +408,11 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 		m->att_field[att - 1] = i;
 		convert_column_init(&m->cols[i], m->fields[i], attr->atttypid,
 							attr->atttypmod);
-		if (m->enum_strings)
-			convert_column_set_enum_strings(&m->cols[i], true);
+		/*
+		 * Vitess v20+ sets enum_set_string_values exactly when the table has
+		 * ENUM/SET columns; without it, ENUM/SET cells are ordinals/bitmasks.
+		 */
+		convert_column_set_enum_strings(&m->cols[i], m->enum_strings);
 	}
 
 	/* the key is the mirror's primary key, which must come from the source */

@@ -48,7 +48,7 @@ note("worker pid $pid: max VmRSS ${rss} kB, VmHWM ${hwm} kB");
 diag("worker memory for a $rows-row transaction: VmRSS max ${rss} kB, VmHWM ${hwm} kB");
 cmp_ok($hwm, '<', 200 * 1024, 'worker VmHWM below 200 MB');
 is($node->safe_psql('postgres', q{
-	SELECT count(DISTINCT xmin) FROM bench.bench}), 1, 'all rows from one PostgreSQL transaction');
+	SELECT count(DISTINCT xmin::text) FROM bench.bench}), 1, 'all rows from one PostgreSQL transaction');
 
 $sim->stop;
 $node->stop;
