@@ -204,6 +204,7 @@ get_rel(ApplyState *state, ApplyMapping *m)
 	ar->scanslot = table_slot_create(ar->rel, &ar->estate->es_tupleTable);
 	ar->nslots = ar->simple ? 0 : Max(vstream_insert_batch_size, 1);
 	ar->buffer = palloc0(sizeof(TupleTableSlot *) * Max(ar->nslots, 1));
+	ar->slotdesc = CreateTupleDescCopy(desc);
 	ar->defexprs = palloc0(sizeof(ExprState *) * natts);
 	ar->defbuilt = palloc0(sizeof(bool) * natts);
 	build_pk_scankeys(ar);
@@ -501,8 +502,9 @@ insert_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 	{
 		MemoryContext old = MemoryContextSwitchTo(ar->estate->es_query_cxt);
 
-		ar->buffer[ar->nbuffered] = table_slot_create(ar->rel,
-													  &ar->estate->es_tupleTable);
+		ar->buffer[ar->nbuffered] =
+			ExecAllocTableSlot(&ar->estate->es_tupleTable, ar->slotdesc,
+							   table_slot_callbacks(ar->rel));
 		MemoryContextSwitchTo(old);
 	}
 	slot = ar->buffer[ar->nbuffered];

@@ -84,6 +84,8 @@ typedef struct ApplyRel
 	TupleTableSlot *scanslot;	/* table slot, key scans */
 	TupleTableSlot *newslot;	/* virtual, update result */
 	TupleTableSlot **buffer;	/* materialized rows waiting for insertion */
+	TupleDesc	slotdesc;		/* unpinned copy of the descriptor, for buffer
+								 * slots (pinning one per slot is costly) */
 	int			nbuffered;
 	int			nslots;
 	BulkInsertState bistate;
