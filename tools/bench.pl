@@ -1,0 +1,232 @@
+#!/usr/bin/perl
+#
+# bench.pl -- vstream_fdw benchmarks, printed as ratios measured side by side
+# in one run on this machine (absolute numbers on a 2-core box are noisy;
+# the ratios are what we track).  Not a test: nothing here fails on speed.
+#
+#  (a) copy phase: rows/s from the test VTGate (2 shards) into a mirror,
+#      vs PostgreSQL COPY of the same rows into a table of the same shape
+#  (b) single-row source transactions applied per second, vs PostgreSQL's
+#      logical replication applying the same workload between two clusters
+#  (c) with a local Vitess (test/vitess/cluster-up.sh): copy of a real
+#      keyspace through VTGate vs a raw VStream drain of the same keyspace
+#      (Vitess's own Go client, tools/vstream-drain)
+#
+# Environment: BENCH_COPY_ROWS (default 1000000), BENCH_TXNS (100000),
+# BENCH_REPEAT (2: best of N for each side), VSTREAM_VITESS_ENV.
+#
+use strict;
+use warnings;
+# PostgreSQL::Test::Utils sends STDOUT to its log file: keep the terminal
+my $out;
+BEGIN { open($out, '>&', \*STDOUT) or die; $out->autoflush(1); }
+use FindBin;
+use lib "$FindBin::Bin/../test/perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Time::HiRes qw(time sleep);
+use Cwd ();
+use VStreamSim;
+
+my $copy_rows = $ENV{BENCH_COPY_ROWS} // 1_000_000;
+my $txns = $ENV{BENCH_TXNS} // 100_000;
+my $repeat = $ENV{BENCH_REPEAT} // 2;
+my @results;
+
+sub say_ { print $out "@_\n"; }
+
+sub wait_until
+{
+	my ($node, $sql, $timeout) = @_;
+	my $deadline = time() + ($timeout // 600);
+	while (time() < $deadline)
+	{
+		my $v = $node->safe_psql('postgres', $sql);
+		return 1 if $v eq 't';
+		sleep(0.05);
+	}
+	die "timeout waiting for: $sql";
+}
+
+sub worker_hwm
+{
+	my ($node) = @_;
+	my $pid = $node->safe_psql('postgres',
+		"SELECT max(worker_pid) FROM vstream_fdw.stream_status");
+	return 'n/a' unless $pid;
+	open(my $fh, '<', "/proc/$pid/status") or return 'n/a';
+	my ($hwm) = grep { /^VmHWM/ } <$fh>;
+	close $fh;
+	$hwm =~ s/^VmHWM:\s*//;
+	chomp $hwm;
+	return $hwm;
+}
+
+my $node = PostgreSQL::Test::Cluster->new('bench');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'vstream_fdw'
+vstream_fdw.database = 'postgres'
+shared_buffers = '512MB'
+max_wal_size = '4GB'
+checkpoint_timeout = '30min'
+wal_level = 'logical'
+log_min_messages = warning
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION vstream_fdw');
+
+# ---------------------------------------------------------------- (a) copy
+say_("(a) copy phase: $copy_rows rows, 2 shards, best of $repeat");
+my ($best_ours, $best_copy) = (0, 0);
+my $hwm_copy;
+for my $run (1 .. $repeat)
+{
+	my $sim = VStreamSim->start(generate => "copy:$copy_rows");
+	my $port = $sim->port;
+	$node->safe_psql('postgres', qq{
+		SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
+		DROP SERVER IF EXISTS bench CASCADE;
+		DROP TABLE IF EXISTS public.bench_copy;
+		CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
+		  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');});
+	$node->safe_psql('postgres', 'CHECKPOINT');
+	my $t0 = time();
+	$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench')});
+	wait_until($node, 'SELECT coalesce(bool_and(copy_completed), false) FROM vstream_fdw.checkpoint');
+	my $ours = $copy_rows / (time() - $t0);
+	$hwm_copy = worker_hwm($node);
+	my $n = $node->safe_psql('postgres', 'SELECT count(*) FROM bench.bench');
+	die "mirror has $n rows, expected $copy_rows" unless $n == $copy_rows;
+	$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('bench')});
+	$sim->stop;
+
+	my $file = Cwd::abs_path($node->basedir) . '/bench_rows.copy';
+	$node->safe_psql('postgres', qq{
+		COPY bench.bench TO '$file';
+		CREATE TABLE public.bench_copy (LIKE bench.bench INCLUDING ALL);
+		CHECKPOINT;});
+	$t0 = time();
+	$node->safe_psql('postgres', qq{COPY public.bench_copy FROM '$file'});
+	my $copy = $copy_rows / (time() - $t0);
+	unlink $file;
+	$best_ours = $ours if $ours > $best_ours;
+	$best_copy = $copy if $copy > $best_copy;
+	say_(sprintf("    run %d: vstream_fdw %.0f rows/s, COPY %.0f rows/s", $run, $ours, $copy));
+}
+push @results, [ '(a) copy phase rows/s vs PostgreSQL COPY', $best_ours, $best_copy, 0.7 ];
+
+# ----------------------------------------------------- (b) single-row txns
+say_("(b) $txns single-row transactions, best of $repeat");
+my ($best_apply, $best_logical) = (0, 0);
+my $hwm_txn;
+my $pub = PostgreSQL::Test::Cluster->new('publisher');
+$pub->init(allows_streaming => 'logical');
+$pub->append_conf('postgresql.conf', "max_wal_size = '4GB'\nlog_min_messages = warning\n");
+$pub->start;
+my $sub = PostgreSQL::Test::Cluster->new('subscriber');
+$sub->init;
+$sub->append_conf('postgresql.conf', "max_wal_size = '4GB'\nlog_min_messages = warning\n");
+$sub->start;
+my $shape = 'id bigint PRIMARY KEY, name text, amount numeric(12,2), created timestamp(0)';
+for my $run (1 .. $repeat)
+{
+	my $sim = VStreamSim->start(generate => "txns:$txns");
+	my $port = $sim->port;
+	$node->safe_psql('postgres', qq{
+		SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
+		DROP SERVER IF EXISTS bench CASCADE;
+		CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
+		  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');
+		CHECKPOINT;});
+	my $t0 = time();
+	$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench', start => 'current')});
+	wait_until($node, qq{SELECT coalesce(sum(transactions_applied), 0) >= $txns
+		FROM vstream_fdw.stream_status});
+	my $ours = $txns / (time() - $t0);
+	my $n = $node->safe_psql('postgres', 'SELECT count(*) FROM bench.bench');
+	die "mirror has $n rows, expected $txns" unless $n == $txns;
+	$hwm_txn = worker_hwm($node);
+	$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('bench')});
+	$sim->stop;
+
+	# the same workload through logical replication: the backlog is built
+	# with the subscription disabled, then applied
+	$pub->safe_psql('postgres', qq{
+		DROP PUBLICATION IF EXISTS p; DROP TABLE IF EXISTS bench;
+		CREATE TABLE bench ($shape); CREATE PUBLICATION p FOR TABLE bench;});
+	$sub->safe_psql('postgres', qq{
+		DROP SUBSCRIPTION IF EXISTS s; DROP TABLE IF EXISTS bench;
+		CREATE TABLE bench ($shape);
+		CREATE SUBSCRIPTION s CONNECTION '${\ $pub->connstr() } dbname=postgres'
+		  PUBLICATION p WITH (copy_data = false, enabled = false);});
+	$pub->safe_psql('postgres', qq{
+		DO \$\$ BEGIN
+		  FOR i IN 1..$txns LOOP
+		    INSERT INTO bench VALUES (i, 'name-' || i, i / 100.0, '2024-01-01'::timestamp + i * interval '1 second');
+		    COMMIT;
+		  END LOOP;
+		END \$\$;});
+	$sub->safe_psql('postgres', 'CHECKPOINT');
+	$t0 = time();
+	$sub->safe_psql('postgres', 'ALTER SUBSCRIPTION s ENABLE');
+	wait_until($sub, "SELECT count(*) >= $txns FROM bench");
+	my $logical = $txns / (time() - $t0);
+	$sub->safe_psql('postgres', 'ALTER SUBSCRIPTION s DISABLE');
+	$best_apply = $ours if $ours > $best_apply;
+	$best_logical = $logical if $logical > $best_logical;
+	say_(sprintf("    run %d: vstream_fdw %.0f txn/s, logical replication %.0f txn/s", $run, $ours, $logical));
+}
+push @results, [ '(b) 1-row source txns/s vs logical replication', $best_apply, $best_logical, 1.0 ];
+$sub->safe_psql('postgres', 'DROP SUBSCRIPTION s');
+$sub->stop;
+$pub->stop;
+
+# ------------------------------------------------------ (c) real Vitess
+my $envfile = $ENV{VSTREAM_VITESS_ENV} // '/tmp/vt-vstream/env.sh';
+my $drain = ($ENV{VITESS_CACHE} // '/var/cache/vstream_fdw') . '/bin/vstream-drain';
+if (-f $envfile && -x $drain)
+{
+	my %env;
+	open(my $fh, '<', $envfile) or die;
+	while (<$fh>) { $env{$1} = $2 if /^export (\w+)=['"]?(.*?)['"]?$/; }
+	close $fh;
+	my $gport = $env{VTGATE_GRPC_PORT} // 15991;
+	say_("(c) real Vitess: copy of keyspace customer, ours vs raw VStream drain");
+	my $out = `$drain -server 127.0.0.1:$gport -keyspace customer -copy -until-copy-completed 2>&1`;
+	my ($drain_rate) = $out =~ /\brows_per_s=([\d.]+)/;
+	if ($drain_rate)
+	{
+		$node->safe_psql('postgres', qq{
+			SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
+			DROP SERVER IF EXISTS vt CASCADE;
+			CREATE SERVER vt FOREIGN DATA WRAPPER vstream_fdw
+			  OPTIONS (host '127.0.0.1', port '$gport', keyspace 'customer');});
+		my $t0 = time();
+		$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('vt')});
+		wait_until($node, 'SELECT coalesce(bool_and(copy_completed), false) FROM vstream_fdw.checkpoint');
+		my $el = time() - $t0;
+		my $n = $node->safe_psql('postgres',
+			q{SELECT sum(n) FROM (SELECT count(*) n FROM vt.customer UNION ALL SELECT count(*) FROM vt.corder) s});
+		push @results, [ "(c) real Vitess copy rows/s vs raw drain ($n rows)", $n / $el, $drain_rate, undef ];
+	}
+	else
+	{
+		say_("    vstream-drain printed no rate; skipped:\n$out");
+	}
+}
+else
+{
+	say_("(c) skipped: no local Vitess ($envfile) or no $drain");
+}
+$node->stop;
+
+say_('');
+say_(sprintf("%-52s %12s %12s %7s %8s", 'benchmark', 'ours', 'baseline', 'ratio', 'target'));
+for my $r (@results)
+{
+	my ($name, $ours, $base, $target) = @$r;
+	say_(sprintf("%-52s %12.0f %12.0f %7.2f %8s", $name, $ours, $base,
+		$base ? $ours / $base : 0, defined $target ? ">= $target" : '-'));
+}
+say_("worker peak memory (VmHWM): copy $hwm_copy, transactions $hwm_txn");
