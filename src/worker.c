@@ -42,7 +42,10 @@
 
 #include <limits.h>
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -52,8 +55,10 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -78,6 +83,7 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* How long vstream_next waits before the loop looks around. */
 #define WORKER_POLL_MS 1000
+#define WORKER_RECHECK_MS 5000	/* idle check that the stream still exists */
 
 /* One session of the worker (one VStream call). */
 typedef struct WorkerSession
@@ -733,6 +739,40 @@ fix_copy_resume(StreamDef *def, Binlogdata__VGtid *vgtid)
 }
 
 /*
+ * Is the stream still defined and enabled?  An idle worker asks this now and
+ * then, so that DROP EXTENSION or a deleted stream row does not leave it
+ * running.  Runs its own transaction; the caller must not be in one.
+ */
+static bool
+stream_still_wanted(int32 stream_id, const char *server_name)
+{
+	bool		wanted = false;
+	Oid			nsp;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	nsp = get_namespace_oid("vstream_fdw", true);
+	if (OidIsValid(nsp) && OidIsValid(get_relname_relid("stream", nsp)))
+	{
+		Oid			argtypes[2] = {INT4OID, TEXTOID};
+		Datum		args[2] = {Int32GetDatum(stream_id),
+		CStringGetTextDatum(server_name)};
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args("SELECT 1 FROM vstream_fdw.stream"
+								  " WHERE id = $1 AND server_name = $2 AND enabled",
+								  2, argtypes, args, NULL, true, 1) == SPI_OK_SELECT)
+			wanted = (SPI_processed == 1);
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return wanted;
+}
+
+/*
  * One VStream session.  Returns when the server ended the stream cleanly;
  * errors propagate.
  */
@@ -745,6 +785,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	Binlogdata__VGtid *vgtid = NULL;
 	ErrorContextCallback errcallback;
 	MemoryContext old;
+	TimestampTz last_recheck;
 
 	old = MemoryContextSwitchTo(sessioncxt);
 	apply->stream_id = stream_id;
@@ -833,6 +874,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	error_context_stack = &errcallback;
 
 	MemoryContextSwitchTo(apply->msgcxt);
+	last_recheck = GetCurrentTimestamp();
 	for (;;)
 	{
 		Vtgate__VStreamResponse *resp;
@@ -853,7 +895,22 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 			if (ended)
 				break;
 			if (!apply->in_txn)
+			{
 				pgstat_report_stat(false);
+				if (TimestampDifferenceExceeds(last_recheck, GetCurrentTimestamp(),
+											   WORKER_RECHECK_MS))
+				{
+					if (!stream_still_wanted(apply->stream_id, def->server_name))
+					{
+						ereport(LOG,
+								(errmsg("vstream_fdw stream of server \"%s\" was dropped or stopped, worker exiting",
+										def->server_name)));
+						proc_exit(0);
+					}
+					last_recheck = GetCurrentTimestamp();
+					MemoryContextSwitchTo(apply->msgcxt);
+				}
+			}
 			continue;
 		}
 
