@@ -451,6 +451,18 @@ raise_connection_lost(GrpcCall *call)
 					call->authority)));
 }
 
+/* A response that is not HTTP 200 is not gRPC at all. */
+static void
+check_http_status(GrpcCall *call)
+{
+	if (call->http_status != 200)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("VTGate at %s answered with HTTP status %d instead of a gRPC response",
+						call->authority, call->http_status),
+				 errhint("Check that the \"port\" option names VTGate's gRPC port.")));
+}
+
 /* The stream is closed: turn its end into a result or an error. */
 static void
 finish_call(GrpcCall *call, bool *ended)
@@ -463,12 +475,7 @@ finish_call(GrpcCall *call, bool *ended)
 						nghttp2_http2_strerror(call->close_error))));
 	if (call->grpc_status < 0)
 	{
-		if (call->http_status != 200)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("VTGate at %s answered with HTTP status %d instead of a gRPC response",
-							call->authority, call->http_status),
-					 errhint("Check that the \"port\" option names VTGate's gRPC port.")));
+		check_http_status(call);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("the stream from VTGate at %s ended without a gRPC status",
@@ -689,12 +696,7 @@ grpc_call_start(Transport *transport, const GrpcCallOptions *options,
 	}
 	if (call->headers_done && call->grpc_status < 0)
 	{
-		if (call->http_status != 200)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("VTGate at %s answered with HTTP status %d instead of a gRPC response",
-							call->authority, call->http_status),
-					 errhint("Check that the \"port\" option names VTGate's gRPC port.")));
+		check_http_status(call);
 		if (!call->grpc_content_type)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),

@@ -60,19 +60,6 @@ fields_key(char *key, const char *keyspace, const char *shard, const char *table
 			 vstream_bare_table_name(table));
 }
 
-static void *
-peek_pb_alloc(void *data, size_t size)
-{
-	return MemoryContextAllocExtended((MemoryContext) data, Max(size, 1),
-									  MCXT_ALLOC_NO_OOM);
-}
-
-static void
-peek_pb_free(void *data, void *ptr)
-{
-	/* freed with the context */
-}
-
 /* Keep a deep copy of a FIELD event (the message context is reset). */
 static void
 remember_fields(PeekState *ps, Binlogdata__FieldEvent *fe)
@@ -91,9 +78,7 @@ remember_fields(PeekState *ps, Binlogdata__FieldEvent *fe)
 	len = binlogdata__field_event__get_packed_size(fe);
 	buf = palloc(len);
 	binlogdata__field_event__pack(fe, buf);
-	alloc.alloc = peek_pb_alloc;
-	alloc.free = peek_pb_free;
-	alloc.allocator_data = ps->fieldcxt;
+	vstream_pb_allocator(&alloc, ps->fieldcxt);
 	entry->fields = binlogdata__field_event__unpack(&alloc, len, buf);
 	pfree(buf);
 	MemoryContextSwitchTo(old);
@@ -109,17 +94,6 @@ lookup_fields(PeekState *ps, const char *keyspace, const char *shard,
 	fields_key(key, keyspace, shard, table);
 	entry = hash_search(ps->fields, key, HASH_FIND, NULL);
 	return entry ? entry->fields : NULL;
-}
-
-static void
-push_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
 }
 
 static Jsonb *
@@ -144,14 +118,14 @@ row_to_jsonb(const Query__Row *row, Binlogdata__FieldEvent *fe)
 		if (fe && (int) fe->n_fields == n)
 		{
 			f = fe->fields[i];
-			push_key(&st, f->name);
+			vstream_jsonb_key(&st, f->name);
 		}
 		else
 		{
 			anon.type = QUERY__TYPE__VARBINARY;
 			f = &anon;
 			snprintf(name, sizeof(name), "@%d", i + 1);
-			push_key(&st, name);
+			vstream_jsonb_key(&st, name);
 		}
 		convert_cell_to_jsonb_value(f, values[i], lengths[i], &v);
 		pushJsonbValue(&st, WJB_VALUE, &v);
@@ -176,41 +150,41 @@ fields_to_jsonb(const Binlogdata__FieldEvent *fe)
 		JsonbValue	v;
 
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		push_key(&st, "name");
+		vstream_jsonb_key(&st, "name");
 		v.type = jbvString;
 		v.val.string.val = f->name;
 		v.val.string.len = strlen(f->name);
 		pushJsonbValue(&st, WJB_VALUE, &v);
 
-		push_key(&st, "type");
+		vstream_jsonb_key(&st, "type");
 		v.type = jbvString;
 		v.val.string.val = (char *) (ev ? ev->name : "UNRECOGNIZED");
 		v.val.string.len = strlen(v.val.string.val);
 		pushJsonbValue(&st, WJB_VALUE, &v);
 
-		push_key(&st, "column_type");
+		vstream_jsonb_key(&st, "column_type");
 		v.type = jbvString;
 		v.val.string.val = f->column_type;
 		v.val.string.len = strlen(f->column_type);
 		pushJsonbValue(&st, WJB_VALUE, &v);
 
-		push_key(&st, "pg_type");
+		vstream_jsonb_key(&st, "pg_type");
 		v.type = jbvString;
 		v.val.string.val = convert_pg_type_sql(f);
 		v.val.string.len = strlen(v.val.string.val);
 		pushJsonbValue(&st, WJB_VALUE, &v);
 
-		push_key(&st, "flags");
+		vstream_jsonb_key(&st, "flags");
 		v.type = jbvNumeric;
 		v.val.numeric = int64_to_numeric(f->flags);
 		pushJsonbValue(&st, WJB_VALUE, &v);
 
-		push_key(&st, "charset");
+		vstream_jsonb_key(&st, "charset");
 		v.type = jbvNumeric;
 		v.val.numeric = int64_to_numeric(f->charset);
 		pushJsonbValue(&st, WJB_VALUE, &v);
 
-		push_key(&st, "primary_key");
+		vstream_jsonb_key(&st, "primary_key");
 		v.type = jbvBool;
 		v.val.boolean = (f->flags & 2) != 0;
 		pushJsonbValue(&st, WJB_VALUE, &v);

@@ -91,6 +91,14 @@ pb_free(void *data, void *ptr)
 }
 
 void
+vstream_pb_allocator(ProtobufCAllocator *alloc, MemoryContext cxt)
+{
+	alloc->alloc = pb_alloc;
+	alloc->free = pb_free;
+	alloc->allocator_data = cxt;
+}
+
+void
 vstream_decode_row(const Query__Row *row, int ncolumns, const char **values,
 				   int *lengths)
 {
@@ -329,9 +337,7 @@ vstream_next(VStreamSession *s, MemoryContext msgcxt, int timeout_ms,
 		return NULL;
 	s->last_message = GetCurrentTimestamp();
 
-	alloc.alloc = pb_alloc;
-	alloc.free = pb_free;
-	alloc.allocator_data = msgcxt;
+	vstream_pb_allocator(&alloc, msgcxt);
 	resp = vtgate__vstream_response__unpack(&alloc, len, data);
 	if (resp == NULL)
 		ereport(ERROR,
@@ -371,9 +377,7 @@ vstream_vgtid_deserialize(const bytea *data)
 	ProtobufCAllocator alloc;
 	Binlogdata__VGtid *v;
 
-	alloc.alloc = pb_alloc;
-	alloc.free = pb_free;
-	alloc.allocator_data = CurrentMemoryContext;
+	vstream_pb_allocator(&alloc, CurrentMemoryContext);
 	v = binlogdata__vgtid__unpack(&alloc, VARSIZE_ANY_EXHDR(data),
 								  (const uint8 *) VARDATA_ANY(data));
 	if (v == NULL)
@@ -393,8 +397,8 @@ vstream_vgtid_copy(const Binlogdata__VGtid *vgtid)
 	return copy;
 }
 
-static void
-push_key(JsonbParseState **st, const char *key)
+void
+vstream_jsonb_key(JsonbParseState **st, const char *key)
 {
 	JsonbValue	k;
 
@@ -409,7 +413,7 @@ push_string(JsonbParseState **st, const char *key, const char *value, int len)
 {
 	JsonbValue	v;
 
-	push_key(st, key);
+	vstream_jsonb_key(st, key);
 	v.type = jbvString;
 	v.val.string.val = (char *) value;
 	v.val.string.len = len < 0 ? (int) strlen(value) : len;
@@ -421,7 +425,7 @@ push_int(JsonbParseState **st, const char *key, int64 value)
 {
 	JsonbValue	v;
 
-	push_key(st, key);
+	vstream_jsonb_key(st, key);
 	v.type = jbvNumeric;
 	v.val.numeric = int64_to_numeric(value);
 	pushJsonbValue(st, WJB_VALUE, &v);
@@ -434,7 +438,7 @@ push_lastpk(JsonbParseState **st, const Query__QueryResult *qr)
 	size_t		j;
 
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	push_key(st, "fields");
+	vstream_jsonb_key(st, "fields");
 	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
 	for (i = 0; i < qr->n_fields; i++)
 	{
@@ -469,7 +473,7 @@ push_lastpk(JsonbParseState **st, const Query__QueryResult *qr)
 		pushJsonbValue(st, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(st, WJB_END_ARRAY, NULL);
-	push_key(st, "rows");
+	vstream_jsonb_key(st, "rows");
 	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
 	for (i = 0; i < qr->n_rows; i++)
 	{
@@ -482,7 +486,7 @@ push_lastpk(JsonbParseState **st, const Query__QueryResult *qr)
 		if (n < 0)
 			n = 0;
 		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-		push_key(st, "lengths");
+		vstream_jsonb_key(st, "lengths");
 		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
 		for (j = 0; j < r->n_lengths; j++)
 		{
@@ -519,7 +523,7 @@ vstream_vgtid_to_jsonb(const Binlogdata__VGtid *vgtid)
 		push_string(&st, "gtid", sg->gtid, -1);
 		if (sg->n_table_p_ks > 0)
 		{
-			push_key(&st, "table_p_ks");
+			vstream_jsonb_key(&st, "table_p_ks");
 			pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 			for (j = 0; j < sg->n_table_p_ks; j++)
 			{
@@ -529,7 +533,7 @@ vstream_vgtid_to_jsonb(const Binlogdata__VGtid *vgtid)
 				push_string(&st, "table_name", tp->table_name, -1);
 				if (tp->lastpk)
 				{
-					push_key(&st, "lastpk");
+					vstream_jsonb_key(&st, "lastpk");
 					push_lastpk(&st, tp->lastpk);
 				}
 				pushJsonbValue(&st, WJB_END_OBJECT, NULL);

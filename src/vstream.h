@@ -83,6 +83,12 @@ extern bytea *vstream_vgtid_serialize(const Binlogdata__VGtid *vgtid);
 extern Binlogdata__VGtid *vstream_vgtid_deserialize(const bytea *data);
 extern Binlogdata__VGtid *vstream_vgtid_copy(const Binlogdata__VGtid *vgtid);
 
+/* A protobuf-c allocator on a memory context (free is a no-op). */
+extern void vstream_pb_allocator(ProtobufCAllocator *alloc, MemoryContext cxt);
+
+/* Push an object key while building a jsonb value. */
+extern void vstream_jsonb_key(JsonbParseState **st, const char *key);
+
 /* Names of event types for display ("ROW", "COPY_COMPLETED", ...). */
 extern const char *vstream_event_type_name(int type);
 
