@@ -68,6 +68,8 @@ CREATE TABLE vstream_fdw.mirror (
 COMMENT ON TABLE vstream_fdw.mirror IS
 'mirror tables of each stream, in the stream''s target schema: truncated by resync_stream, dropped by drop_stream(..., drop_tables => true)';
 
+COMMENT ON SEQUENCE vstream_fdw.stream_id_seq IS 'ids of vstream_fdw.stream';
+
 SELECT pg_catalog.pg_extension_config_dump('vstream_fdw.stream', '');
 SELECT pg_catalog.pg_extension_config_dump('vstream_fdw.stream_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('vstream_fdw.checkpoint', '');
