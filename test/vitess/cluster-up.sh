@@ -169,7 +169,9 @@ log "initialising 3 MariaDB instances (mysqlctl init)"
 declare -A INITPID
 for t in $TABLETS; do
 	uid=${t%%:*}
-	as_vt env VTDATAROOT="$VTDATAROOT" VT_MYSQL_ROOT="$VT_MYSQL_ROOT" EXTRA_MY_CNF="$VTDATAROOT/mariadb-extra.cnf" \
+	# setsid -w: mariadbd must not stay in the caller's process group, or
+	# killing that group (a test harness, a terminal) kills the databases
+	as_vt setsid -w env VTDATAROOT="$VTDATAROOT" VT_MYSQL_ROOT="$VT_MYSQL_ROOT" EXTRA_MY_CNF="$VTDATAROOT/mariadb-extra.cnf" \
 		TMPDIR="$VTDATAROOT/tmp" \
 		mysqlctl --tablet-uid "$uid" --mysql-port $((17000 + uid)) --log-format text \
 		init --init-db-sql-file "$INIT_SQL" >"$VTDATAROOT/logs/mysqlctl-$uid.log" 2>&1 &
