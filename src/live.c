@@ -351,3 +351,97 @@ live_fill_routine(FdwRoutine *routine)
 	routine->EndForeignScan = liveEndForeignScan;
 	routine->ExplainForeignScan = liveExplainForeignScan;
 }
+
+/*
+ * Unquote a MariaDB COLUMN_DEFAULT string literal ('it''s' -> it's).
+ */
+static char *
+unquote_mysql_literal(const char *v, size_t len)
+{
+	StringInfoData buf;
+	size_t		i;
+
+	initStringInfo(&buf);
+	for (i = 1; i + 1 < len; i++)
+	{
+		if ((v[i] == '\'' && v[i + 1] == '\'') || v[i] == '\\')
+			i++;
+		appendStringInfoChar(&buf, v[i]);
+	}
+	return buf.data;
+}
+
+bool
+live_column_default(const VStreamServerOptions *opts, const char *table,
+					const char *column, char **value, bool *isnull)
+{
+	MYSQL	   *conn;
+	MYSQL_RES  *res = NULL;
+	MYSQL_ROW	row;
+	unsigned long *lengths;
+	unsigned int timeout = (unsigned int) opts->connect_timeout;
+	char	   *etable;
+	char	   *ecolumn;
+	char	   *eks;
+	char	   *q;
+	bool		known = false;
+
+	*value = NULL;
+	*isnull = false;
+	conn = mysql_init(NULL);
+	if (conn == NULL)
+		return false;
+	mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(conn, MYSQL_OPT_READ_TIMEOUT, &timeout);
+	mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (mysql_real_connect(conn, opts->host, opts->user, opts->password,
+						   opts->keyspace, opts->mysql_port, NULL, 0) == NULL)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not read the default of column \"%s\" of table \"%s\" through VTGate at %s:%d: %s",
+						column, table, opts->host, opts->mysql_port, mysql_error(conn))));
+		mysql_close(conn);
+		return false;
+	}
+	etable = palloc(strlen(table) * 2 + 1);
+	ecolumn = palloc(strlen(column) * 2 + 1);
+	eks = palloc(strlen(opts->keyspace) * 2 + 1);
+	mysql_real_escape_string(conn, etable, table, strlen(table));
+	mysql_real_escape_string(conn, ecolumn, column, strlen(column));
+	mysql_real_escape_string(conn, eks, opts->keyspace, strlen(opts->keyspace));
+	q = psprintf("SELECT COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS"
+				 " WHERE TABLE_SCHEMA = '%s' AND TABLE_NAME = '%s' AND COLUMN_NAME = '%s'",
+				 eks, etable, ecolumn);
+	if (mysql_real_query(conn, q, strlen(q)) == 0 &&
+		(res = mysql_store_result(conn)) != NULL &&
+		(row = mysql_fetch_row(res)) != NULL)
+	{
+		const char *def = row[0];
+		const char *extra = row[1] ? row[1] : "";
+
+		lengths = mysql_fetch_lengths(res);
+		if (def == NULL || strcmp(def, "NULL") == 0)
+		{
+			*isnull = true;
+			known = true;
+		}
+		else if (lengths[0] >= 2 && def[0] == '\'' && def[lengths[0] - 1] == '\'')
+		{
+			/* MariaDB quotes string literals */
+			*value = unquote_mysql_literal(def, lengths[0]);
+			known = true;
+		}
+		else if (strstr(extra, "DEFAULT_GENERATED") == NULL &&
+				 strchr(def, '(') == NULL)
+		{
+			/* a number (MariaDB) or an unquoted literal (MySQL) */
+			*value = pnstrdup(def, lengths[0]);
+			known = true;
+		}
+	}
+	if (res)
+		mysql_free_result(res);
+	mysql_close(conn);
+	return known;
+}

@@ -45,6 +45,7 @@
 
 #include "apply.h"
 #include "convert.h"
+#include "live.h"
 #include "vstream.h"
 
 static ApplyState *callback_state = NULL;
@@ -66,6 +67,9 @@ schema_relcache_callback(Datum arg, Oid relid)
 	}
 }
 
+/* last mapping found by schema_get_mapping() */
+static ApplyMapping *last_mapping = NULL;
+
 void
 schema_init(ApplyState *state)
 {
@@ -77,6 +81,7 @@ schema_init(ApplyState *state)
 	ctl.hcxt = state->sessioncxt;
 	state->mappings = hash_create("vstream_fdw field mappings", 64, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	last_mapping = NULL;
 	callback_state = state;
 	if (!callback_registered)
 	{
@@ -90,6 +95,7 @@ void
 schema_forget(void)
 {
 	callback_state = NULL;
+	last_mapping = NULL;
 }
 
 void
@@ -122,13 +128,27 @@ mapping_key(char *key, const char *shard, const char *table)
 	memcpy(key + VSTREAM_NAME_LEN, table, tlen);
 }
 
+/*
+ * Mappings are looked up once per ROW event, and consecutive events nearly
+ * always name the same shard and table: remember the last hit.  Entries are
+ * never removed from the hash table, so the pointer stays valid for the
+ * session (schema_init forgets it).
+ */
 ApplyMapping *
 schema_get_mapping(ApplyState *state, const char *shard, const char *table)
 {
 	char		key[MAPPING_KEY_LEN];
+	ApplyMapping *m;
 
+	if (last_mapping != NULL &&
+		strcmp(last_mapping->key, shard) == 0 &&
+		strcmp(last_mapping->key + VSTREAM_NAME_LEN, table) == 0)
+		return last_mapping;
 	mapping_key(key, shard, table);
-	return hash_search(state->mappings, key, HASH_FIND, NULL);
+	m = hash_search(state->mappings, key, HASH_FIND, NULL);
+	if (m != NULL)
+		last_mapping = m;
+	return m;
 }
 
 static char *
@@ -195,6 +215,47 @@ schema_field_event(ApplyState *state, Binlogdata__FieldEvent *fe)
 
 	schema_prepare(state, m);
 	return m;
+}
+
+static void spi_ddl(const char *sql);
+
+/*
+ * Run DDL in a subtransaction; on failure log it as a WARNING and return
+ * false, leaving the transaction usable.
+ */
+static bool
+try_ddl(const char *sql)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		spi_ddl(sql);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		ereport(WARNING,
+				(errmsg("could not give new mirror columns the source's default: %s",
+						edata->message),
+				 errhint("Existing rows get NULL; run vstream_fdw.resync_stream() if that matters.")));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
 }
 
 static void
@@ -288,6 +349,43 @@ find_attribute(TupleDesc desc, const char *name)
 	return 0;
 }
 
+/*
+ * Can a source default literal of this field be given to PostgreSQL as a
+ * quoted literal of the mirror column's type?
+ */
+static bool
+default_is_portable(const Query__Field *f)
+{
+	switch (f->type)
+	{
+		case QUERY__TYPE__INT8:
+		case QUERY__TYPE__UINT8:
+		case QUERY__TYPE__INT16:
+		case QUERY__TYPE__UINT16:
+		case QUERY__TYPE__INT24:
+		case QUERY__TYPE__UINT24:
+		case QUERY__TYPE__INT32:
+		case QUERY__TYPE__UINT32:
+		case QUERY__TYPE__INT64:
+		case QUERY__TYPE__UINT64:
+		case QUERY__TYPE__FLOAT32:
+		case QUERY__TYPE__FLOAT64:
+		case QUERY__TYPE__DECIMAL:
+		case QUERY__TYPE__YEAR:
+		case QUERY__TYPE__DATE:
+		case QUERY__TYPE__DATETIME:
+		case QUERY__TYPE__ENUM:
+		case QUERY__TYPE__SET:
+			return true;
+		case QUERY__TYPE__VARCHAR:
+		case QUERY__TYPE__CHAR:
+		case QUERY__TYPE__TEXT:
+			return f->charset != 63;
+		default:
+			return false;
+	}
+}
+
 /* Add the source columns a mirror lacks; returns true if it did. */
 static bool
 add_missing_columns(ApplyState *state, ApplyMapping *m, Oid relid)
@@ -295,21 +393,49 @@ add_missing_columns(ApplyState *state, ApplyMapping *m, Oid relid)
 	Relation	rel = table_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	StringInfoData sql;
+	StringInfoData plain;		/* the same without defaults */
 	int			i;
 	int			nadded = 0;
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "ALTER TABLE %s",
 					 quote_qualified_identifier(state->def->target_schema, m->table));
+	initStringInfo(&plain);
+	appendStringInfoString(&plain, sql.data);
 	for (i = 0; i < m->nfields; i++)
 	{
 		Query__Field *f = m->fields[i];
+
+		char	   *defval = NULL;
+		bool		defnull = false;
 
 		if (find_attribute(desc, f->name) != 0)
 			continue;
 		appendStringInfo(&sql, "%s ADD COLUMN IF NOT EXISTS %s %s",
 						 nadded > 0 ? "," : "",
 						 quote_identifier(f->name), convert_pg_type_sql(f));
+		appendStringInfo(&plain, "%s ADD COLUMN IF NOT EXISTS %s %s",
+						 nadded > 0 ? "," : "",
+						 quote_identifier(f->name), convert_pg_type_sql(f));
+
+		/*
+		 * Rows that exist at the source got the column's default without
+		 * any row event: give the mirror's existing rows the same constant
+		 * (PostgreSQL fills them without rewriting the table).
+		 */
+		if (default_is_portable(f) &&
+			live_column_default(state->opts, m->table, f->name, &defval, &defnull))
+		{
+			if (!defnull)
+				appendStringInfo(&sql, " DEFAULT %s", quote_literal_cstr(defval));
+		}
+		else
+			ereport(WARNING,
+					(errmsg("existing rows of mirror table %s get NULL in new column \"%s\"",
+							quote_qualified_identifier(state->def->target_schema, m->table),
+							f->name),
+					 errdetail("The column's default at the source could not be determined as a constant."),
+					 errhint("Run vstream_fdw.resync_stream() if the source filled existing rows with other values.")));
 		nadded++;
 	}
 	table_close(rel, AccessShareLock);
@@ -317,7 +443,8 @@ add_missing_columns(ApplyState *state, ApplyMapping *m, Oid relid)
 		return false;
 
 	apply_close_rels(state);
-	spi_ddl(sql.data);
+	if (!try_ddl(sql.data))
+		spi_ddl(plain.data);
 	ereport(LOG,
 			(errmsg("vstream_fdw added %d column(s) to mirror table %s", nadded,
 					quote_qualified_identifier(state->def->target_schema, m->table))));

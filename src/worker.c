@@ -793,8 +793,13 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	apply->sessioncxt = sessioncxt;
 	apply->txncxt = AllocSetContextCreate(sessioncxt, "vstream_fdw transaction",
 										  ALLOCSET_DEFAULT_SIZES);
+	/*
+	 * A decoded response of a copy batch takes a few hundred kB; a keeper
+	 * block of that size is reused at every reset instead of going back to
+	 * malloc (and the kernel) for each message.
+	 */
 	apply->msgcxt = AllocSetContextCreate(sessioncxt, "vstream_fdw message",
-										  ALLOCSET_DEFAULT_SIZES);
+										  0, 1024 * 1024, 8 * 1024 * 1024);
 	ws->pendcxt = AllocSetContextCreate(sessioncxt, "vstream_fdw position",
 										ALLOCSET_SMALL_SIZES);
 	ws->comcxt = AllocSetContextCreate(sessioncxt, "vstream_fdw position",
