@@ -35,14 +35,34 @@ my @results;
 
 sub say_ { print $out "@_\n"; }
 
+# Peak private memory (RssAnon, kB) of the stream worker seen while waiting;
+# VmHWM would also count the shared buffers the worker touched.
+my $peak_anon = 0;
+
+sub sample_worker_memory
+{
+	my ($node) = @_;
+	my $pid = $node->safe_psql('postgres',
+		"SELECT max(worker_pid) FROM vstream_fdw.stream_status");
+	return unless $pid;
+	open(my $fh, '<', "/proc/$pid/status") or return;
+	while (<$fh>)
+	{
+		$peak_anon = $1 if /^RssAnon:\s*(\d+)/ && $1 > $peak_anon;
+	}
+	close $fh;
+}
+
 sub wait_until
 {
 	my ($node, $sql, $timeout) = @_;
 	my $deadline = time() + ($timeout // 600);
+	my $n = 0;
 	while (time() < $deadline)
 	{
 		my $v = $node->safe_psql('postgres', $sql);
 		return 1 if $v eq 't';
+		sample_worker_memory($node) if $node->name eq 'bench' && ++$n % 10 == 0;
 		sleep(0.05);
 	}
 	die "timeout waiting for: $sql";
@@ -50,16 +70,9 @@ sub wait_until
 
 sub worker_hwm
 {
-	my ($node) = @_;
-	my $pid = $node->safe_psql('postgres',
-		"SELECT max(worker_pid) FROM vstream_fdw.stream_status");
-	return 'n/a' unless $pid;
-	open(my $fh, '<', "/proc/$pid/status") or return 'n/a';
-	my ($hwm) = grep { /^VmHWM/ } <$fh>;
-	close $fh;
-	$hwm =~ s/^VmHWM:\s*//;
-	chomp $hwm;
-	return $hwm;
+	my $kb = $peak_anon;
+	$peak_anon = 0;
+	return $kb ? "$kb kB" : 'n/a';
 }
 
 my $node = PostgreSQL::Test::Cluster->new('bench');
@@ -193,6 +206,16 @@ if (-f $envfile && -x $drain)
 	close $fh;
 	my $gport = $env{VTGATE_GRPC_PORT} // 15991;
 	say_("(c) real Vitess: copy of keyspace customer, ours vs raw VStream drain");
+	# enough rows to measure: top corder up to BENCH_VITESS_ROWS
+	my $want = $ENV{BENCH_VITESS_ROWS} // 200_000;
+	my $have = `mysql -h 127.0.0.1 -P $env{VTGATE_MYSQL_PORT} -u root -N -e "set workload='olap'; select count(*) from corder" customer 2>/dev/null`;
+	chomp $have;
+	if (($have // 0) =~ /^\d+$/ && $have < $want)
+	{
+		say_("    loading " . ($want - $have) . " rows into customer.corder first");
+		system("bash", "$FindBin::Bin/../test/vitess/load-corder.sh", $want - $have, 5_000_000 + $have) == 0
+		  or die "load-corder.sh failed";
+	}
 	my $out = `$drain -server 127.0.0.1:$gport -keyspace customer -copy -until-copy-completed 2>&1`;
 	my ($drain_rate) = $out =~ /\brows_per_s=([\d.]+)/;
 	if ($drain_rate)
@@ -229,4 +252,4 @@ for my $r (@results)
 	say_(sprintf("%-52s %12.0f %12.0f %7.2f %8s", $name, $ours, $base,
 		$base ? $ours / $base : 0, defined $target ? ">= $target" : '-'));
 }
-say_("worker peak memory (VmHWM): copy $hwm_copy, transactions $hwm_txn");
+say_("worker peak private memory (RssAnon): copy $hwm_copy, transactions $hwm_txn");
