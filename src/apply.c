@@ -24,6 +24,11 @@
  * skipped; both are counted.  Mirrors with row triggers take the plain
  * ExecSimpleRelationInsert path so that triggers see every row.
  *
+ * Partial row images (binlog_row_image=minimal/noblob): RowChange.data_columns
+ * lists the columns an after image carries; the others keep the mirror
+ * row's values (an insert gets their defaults).  A before image may carry
+ * only the primary key.  JSON partial values (PARTIAL_JSON) are refused.
+ *
  * Copyright (c) 2026, vstream_fdw developers
  *
  * IDENTIFICATION
@@ -240,20 +245,148 @@ column_default(ApplyRel *ar, int attoff, bool *isnull)
 						isnull);
 }
 
+/* Is column i set in a RowChange bitmap (byte i/8, bit i%8, LSB first)? */
+static inline bool
+bitmap_bit(const Binlogdata__RowChange__Bitmap *b, int i)
+{
+	return (size_t) (i / 8) < b->cols.len &&
+		((b->cols.data[i / 8] >> (i % 8)) & 1) != 0;
+}
+
+/*
+ * Does a data_columns bitmap describe a partial image (binlog_row_image
+ * minimal or noblob)?  Absent or empty means a full image.
+ */
+static bool
+bitmap_partial(ApplyMapping *m, const Binlogdata__RowChange__Bitmap *b)
+{
+	int			i;
+
+	if (b == NULL || b->cols.len == 0)
+		return false;
+	if (b->count > 0 && b->count != m->nfields)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("partial row image of table \"%s\" from shard %s/%s has a column bitmap of " INT64_FORMAT " columns but its FIELD event has %d",
+						m->table, m->keyspace, m->shard, (int64) b->count, m->nfields),
+				 errhint("The stream is out of step with the table schema; resync the stream.")));
+	for (i = 0; i < m->nfields; i++)
+		if (!bitmap_bit(b, i))
+			return true;
+	return false;
+}
+
+static bool
+any_bit_set(const Binlogdata__RowChange__Bitmap *b)
+{
+	size_t		i;
+
+	if (b == NULL)
+		return false;
+	for (i = 0; i < b->cols.len; i++)
+		if (b->cols.data[i] != 0)
+			return true;
+	return false;
+}
+
+/*
+ * Decode a row image into m->cell_values/cell_lengths.  "cols" is the
+ * RowChange.data_columns bitmap (NULL or empty: a full image).  Returns NULL
+ * when every column is present, else a per-field "present" array.  A
+ * partial image may carry every column (the absent ones as NULL, as VTGate
+ * sends it) or only the present ones.  A before image (key_only) may carry
+ * only the primary-key columns (binlog_row_image=minimal).
+ */
+static bool *
+decode_image(ApplyMapping *m, const Query__Row *row,
+			 const Binlogdata__RowChange__Bitmap *cols, bool key_only)
+{
+	int			nf = m->nfields;
+	bool		partial = bitmap_partial(m, cols);
+	bool	   *present;
+	int			npresent = 0;
+	const char **vals;
+	int		   *lens;
+	int			i;
+	int			j;
+
+	if (row != NULL && (int) row->n_lengths == nf)
+	{
+		vstream_decode_row(row, nf, m->cell_values, m->cell_lengths);
+		if (!partial)
+			return NULL;
+		present = palloc(sizeof(bool) * nf);
+		for (i = 0; i < nf; i++)
+			present[i] = bitmap_bit(cols, i);
+		return present;
+	}
+
+	present = palloc0(sizeof(bool) * nf);
+	if (partial)
+	{
+		for (i = 0; i < nf; i++)
+			if ((present[i] = bitmap_bit(cols, i)))
+				npresent++;
+	}
+	else if (key_only && row != NULL && m->npk > 0 && (int) row->n_lengths == m->npk)
+	{
+		for (i = 0; i < m->npk; i++)
+			present[m->pk_fields[i]] = true;
+		npresent = m->npk;
+	}
+	else
+	{
+		/* reports the mismatch */
+		vstream_decode_row(row, nf, m->cell_values, m->cell_lengths);
+		return NULL;
+	}
+	if (row == NULL || (int) row->n_lengths != npresent)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("partial row image of table \"%s\" from shard %s/%s has %d values but %d columns are present",
+						m->table, m->keyspace, m->shard,
+						row ? (int) row->n_lengths : 0, npresent)));
+	vals = palloc(sizeof(char *) * Max(npresent, 1));
+	lens = palloc(sizeof(int) * Max(npresent, 1));
+	vstream_decode_row(row, npresent, vals, lens);
+	/* the present values come in column order */
+	for (i = 0, j = 0; i < nf; i++)
+	{
+		if (present[i])
+		{
+			m->cell_values[i] = vals[j];
+			m->cell_lengths[i] = lens[j];
+			j++;
+		}
+		else
+		{
+			m->cell_values[i] = NULL;
+			m->cell_lengths[i] = -1;
+		}
+	}
+	pfree(vals);
+	pfree(lens);
+	return present;
+}
+
 /*
  * Fill "slot" from a source row: mapped columns converted, the others from
  * their defaults (keep_slot: from that slot instead, for updates), or only
- * the primary key (key_only).  Allocates in the per-tuple context.
+ * the primary key (key_only).  "cols": data_columns of a partial image;
+ * columns it does not list are treated like unmapped ones (kept from
+ * keep_slot, else defaults).  Allocates in the per-tuple context.
  */
 static void
 fill_slot(ApplyRel *ar, ApplyMapping *m, const Query__Row *row,
+		  const Binlogdata__RowChange__Bitmap *cols,
 		  TupleTableSlot *slot, TupleTableSlot *keep_slot, bool key_only)
 {
 	TupleDesc	desc = slot->tts_tupleDescriptor;
 	int			natts = desc->natts;
 	int			i;
+	bool	   *present;
 
-	vstream_decode_row(row, m->nfields, m->cell_values, m->cell_lengths);
+	present = decode_image(m, row, cols, key_only);
 	ExecClearTuple(slot);
 
 	if (key_only)
@@ -263,6 +396,12 @@ fill_slot(ApplyRel *ar, ApplyMapping *m, const Query__Row *row,
 		{
 			int			f = m->pk_fields[i];
 			int			att = m->attnum[f] - 1;
+
+			if (present && !present[f])
+				ereport(ERROR,
+						(errcode(ERRCODE_PROTOCOL_VIOLATION),
+						 errmsg("row image of table \"%s\" from shard %s/%s lacks primary key column \"%s\"",
+								m->table, m->keyspace, m->shard, m->fields[f]->name)));
 
 			slot->tts_values[att] = convert_cell(&m->cols[f], m->cell_values[f],
 												 m->cell_lengths[f],
@@ -283,6 +422,8 @@ fill_slot(ApplyRel *ar, ApplyMapping *m, const Query__Row *row,
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
 		int			f = (i < m->natts) ? m->att_field[i] : -1;
 
+		if (f >= 0 && present && !present[f])
+			f = -1;				/* not in a partial image */
 		if (f >= 0)
 			slot->tts_values[i] = convert_cell(&m->cols[f], m->cell_values[f],
 											   m->cell_lengths[f],
@@ -298,6 +439,8 @@ fill_slot(ApplyRel *ar, ApplyMapping *m, const Query__Row *row,
 			slot->tts_values[i] = column_default(ar, i, &slot->tts_isnull[i]);
 	}
 	ExecStoreVirtualTuple(slot);
+	if (present)
+		pfree(present);
 }
 
 /*
@@ -459,11 +602,12 @@ flush_inserts(ApplyState *state, ApplyRel *ar)
 /* Insert with "replace" semantics. */
 static void
 insert_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
-		   const Query__Row *row, VStreamShardStatus *sh)
+		   const Query__Row *row, const Binlogdata__RowChange__Bitmap *cols,
+		   VStreamShardStatus *sh)
 {
 	TupleTableSlot *slot;
 
-	fill_slot(ar, m, row, ar->scratch, NULL, false);
+	fill_slot(ar, m, row, cols, ar->scratch, NULL, false);
 
 	if (ar->simple)
 	{
@@ -524,7 +668,7 @@ find_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m, const Query__Row *row
 	flush_inserts(state, ar);
 	next_command(state);
 	ar->estate->es_output_cid = GetCurrentCommandId(true);
-	fill_slot(ar, m, row, ar->keyslot, NULL, true);
+	fill_slot(ar, m, row, NULL, ar->keyslot, NULL, true);
 	return RelationFindReplTupleByIndex(ar->rel, ar->pkindex, LockTupleExclusive,
 										ar->keyslot, ar->localslot);
 }
@@ -555,20 +699,26 @@ key_changed(ApplyRel *ar, TupleTableSlot *a, TupleTableSlot *b)
 static void
 update_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 		   const Query__Row *before, const Query__Row *after,
+		   const Binlogdata__RowChange__Bitmap *cols,
 		   VStreamShardStatus *sh)
 {
 	EPQState	epq;
 
+	/* a minimal before image has the primary key only: enough to find it */
 	if (!find_row(state, ar, m, before))
 	{
-		/* at-least-once replay: the after image becomes the row */
+		/*
+		 * at-least-once replay: the after image becomes the row (columns a
+		 * partial image lacks get their defaults)
+		 */
 		if (sh)
 			status_count(&sh->update_missing, 1);
-		insert_row(state, ar, m, after, sh);
+		insert_row(state, ar, m, after, cols, sh);
 		return;
 	}
 
-	fill_slot(ar, m, after, ar->newslot, ar->localslot, false);
+	/* columns missing from a partial after image keep their values */
+	fill_slot(ar, m, after, cols, ar->newslot, ar->localslot, false);
 	ExecMaterializeSlot(ar->newslot);
 	if (key_changed(ar, ar->localslot, ar->newslot))
 	{
@@ -649,13 +799,20 @@ apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
 		Binlogdata__RowChange *rc = ev->row_changes[i];
 
 		CHECK_FOR_INTERRUPTS();
+		if (any_bit_set(rc->json_partial_values))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("partial JSON update of table \"%s\" from shard %s/%s is not supported",
+							m->table, m->keyspace, m->shard),
+					 errdetail("The row change carries JSON partial values (binlog_row_value_options=PARTIAL_JSON); applying them would store a wrong value."),
+					 errhint("Set binlog_row_value_options='' on the source MySQL servers; the changes already logged with partial JSON values need a new copy (vstream_fdw.resync_stream()).")));
 		if (rc->before == NULL && rc->after != NULL)
 		{
-			insert_row(state, ar, m, rc->after, sh);
+			insert_row(state, ar, m, rc->after, rc->data_columns, sh);
 			inserted++;
 		}
 		else if (rc->before != NULL && rc->after != NULL)
-			update_row(state, ar, m, rc->before, rc->after, sh);
+			update_row(state, ar, m, rc->before, rc->after, rc->data_columns, sh);
 		else if (rc->before != NULL)
 			delete_row(state, ar, m, rc->before, sh);
 	}

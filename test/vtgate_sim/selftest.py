@@ -778,6 +778,112 @@ def generator_copy_and_resume():
         eq(rr.code, grpc.StatusCode.INVALID_ARGUMENT, "unknown generated position")
 
 
+def _last_vgtid(msgs):
+    vg = None
+    for m in msgs:
+        for e in m.events:
+            if e.type == ET.Value("VGTID"):
+                vg = e.vgtid
+    return vg
+
+
+def _reset_shard(vg, shard):
+    v = binlogdata_pb2.VGtid()
+    v.CopyFrom(vg)
+    for sg in v.shard_gtids:
+        if sg.shard == shard:
+            sg.gtid = ""
+            del sg.table_p_ks[:]
+    return v
+
+
+def _stream_wide_cc(msgs):
+    return sum(1 for m in msgs for e in m.events if e.type == ET.Value("COPY_COMPLETED") and not e.shard)
+
+
+@test
+def shard_by_shard_resume():
+    """A request with one shard reset to "" (copy again) and the other at a
+    saved position: the reset shard's whole log, the other's after its
+    position, VGTIDs merged, one stream-wide COPY_COMPLETED; at-least-once."""
+    # generator
+    with Sim("--generate", "copy:2500,batch=500,txns=6", "--end", "0") as sim:
+        full = vstream(sim.port, mkreq("bench", ["-80", "80-"]), timeout=30).msgs
+        final = _last_vgtid(full)
+        all_ids = set(count_rows(full))
+        checked = 0
+        for i, m in enumerate(full[:-1]):
+            if m.events[-1].type != ET.Value("COMMIT"):
+                continue
+            vg = _last_vgtid([m])
+            for k, reset in enumerate(("-80", "80-")):
+                req_vg = _reset_shard(vg, reset)
+                if all(sg.gtid == "" for sg in req_vg.shard_gtids):
+                    continue
+                r = vstream(sim.port, mkreq(None, [], vgtid=req_vg), timeout=30)
+                eq(r.code, grpc.StatusCode.OK, "generated shard resume after %d (%s reset)" % (i, reset))
+                msgs = r.msgs
+                ids = set(count_rows(msgs))
+                check({x for x in range(1, 2501) if (x - 1) % 2 == k} <= ids,
+                      "reset shard %s copied again (after %d)" % (reset, i))
+                prefix = set(count_rows(full[:i + 1]))
+                eq(prefix | ids, all_ids, "at-least-once after %d" % i)
+                eq(_last_vgtid(msgs), final, "last VGTID after %d" % i)
+                eq(_stream_wide_cc(msgs), 1, "one stream-wide COPY_COMPLETED after %d" % i)
+                # (an exact log position resumes the log linearly: at-least-once)
+                shards_mode = sim.requests()[-1].get("resolved") == "shards"
+                for mm in msgs if shards_mode else []:
+                    for e in mm.events:
+                        if e.type != ET.Value("ROW"):
+                            continue
+                        # the other shard only sends what comes after its position
+                        if e.shard != reset:
+                            check(all(int(rc.after.values[:rc.after.lengths[0]]) not in prefix
+                                      for rc in e.row_event.row_changes),
+                                  "shard %s resumed after its position" % e.shard)
+                checked += 1
+        check(checked >= 12, "generated shard positions checked %d" % checked)
+        check(any(q.get("resolved") == "shards" for q in sim.requests()), "resolved shard by shard")
+        # a merged VGtid can be resumed again
+        req_vg = _reset_shard(_last_vgtid(full[:4]), "-80")
+        r = vstream(sim.port, mkreq(None, [], vgtid=req_vg), n=3, parse=True)
+        vg2 = _last_vgtid(r.msgs)
+        r2 = vstream(sim.port, mkreq(None, [], vgtid=vg2), timeout=30)
+        eq(r2.code, grpc.StatusCode.OK, "resume from a merged VGtid")
+        eq(_last_vgtid(r2.msgs), final, "resume from a merged VGtid: last VGTID")
+    # scenario
+    with Sim("--scenario", CTS, "--end", "0") as sim:
+        full = vstream(sim.port, mkreq(*CUST), timeout=30).msgs
+        final = _last_vgtid(full)
+        checked = 0
+        for i, m in enumerate(full[:-1]):
+            if m.events[-1].type != ET.Value("COMMIT") or not any(
+                    e.type == ET.Value("VGTID") for e in m.events):
+                continue
+            vg = _last_vgtid([m])
+            for reset in ("-80", "80-"):
+                req_vg = _reset_shard(vg, reset)
+                if all(sg.gtid == "" for sg in req_vg.shard_gtids):
+                    continue
+                r = vstream(sim.port, mkreq(None, [], vgtid=req_vg), timeout=30)
+                eq(r.code, grpc.StatusCode.OK, "scenario shard resume after %d (%s reset)" % (i, reset))
+                msgs = r.msgs
+                first = [e for mm in msgs for e in mm.events if e.shard == reset][:2]
+                eq([ET.Name(e.type) for e in first], ["BEGIN", "FIELD"], "reset shard starts its copy again")
+                eq(first[1].field_event.table_name, "customer.corder", "first table again")
+                eq(_last_vgtid(msgs), final, "scenario last VGTID after %d" % i)
+                eq(_stream_wide_cc(msgs), 1, "scenario: one stream-wide COPY_COMPLETED after %d" % i)
+                checked += 1
+        check(checked >= 20, "scenario shard positions checked %d" % checked)
+        r = vstream(sim.port, mkreq(None, [], vgtid=_reset_shard(final, "-80")), timeout=30)
+        bad = binlogdata_pb2.VGtid()
+        bad.CopyFrom(final)
+        bad.shard_gtids[1].gtid = "MySQL56/8c9f5b21-1c2d-11ef-8a3b-0242ac120003:1-9999"
+        r = vstream(sim.port, mkreq(None, [], vgtid=_reset_shard(bad, "-80")), timeout=30)
+        eq(r.code, grpc.StatusCode.INVALID_ARGUMENT, "unknown shard entry")
+        check("shard customer/80-" in (r.details or ""), r.details)
+
+
 @test
 def generator_txns_and_bigtxn():
     with Sim("--generate", "txns:10") as sim:

@@ -181,6 +181,45 @@ class StreamCtx:
         self.extra = {}
 
 
+class ShardPlan:
+    """A request resolved shard by shard (its VGtid is not one position of
+    the log): each shard of the request starts at its own index in the log,
+    only the events of the request's shards are sent, and every VGTID sent
+    is the stream's own VGtid with just the reporting shard's entry updated,
+    as VTGate does.  Passed to items() in place of the preamble list."""
+
+    def __init__(self, pb, req_vgtid):
+        self.starts = {}            # (keyspace, shard) -> first log index of that shard
+        self.vgtid = pb.binlogdata.VGtid()
+        self.vgtid.CopyFrom(req_vgtid)
+        self.index = {(sg.keyspace, sg.shard): i for i, sg in enumerate(self.vgtid.shard_gtids)}
+        self.current = []           # shards that start with a "current" preamble
+        self.copying = set()        # shards that still send their COPY_COMPLETED
+        self.final_pending = False  # stream-wide COPY_COMPLETED still due
+        self.preamble = []          # raw responses sent first
+
+    def __len__(self):
+        return len(self.preamble)
+
+    def min_start(self):
+        return min(self.starts.values()) if self.starts else 0
+
+    def update(self, key, sg):
+        """Set the entry of shard key from sg; returns the stream's VGtid."""
+        i = self.index.get(key)
+        if i is None:
+            return self.vgtid
+        self.vgtid.shard_gtids[i].CopyFrom(sg)
+        return self.vgtid
+
+    def describe(self):
+        return {"%s/%s" % k: v for k, v in sorted(self.starts.items())}
+
+
+def entry_key(sg):
+    return sg.SerializeToString(deterministic=True)
+
+
 def make_preamble(pb, cur_vgtid):
     """[VGTID, OTHER] per shard, as VTGate does for a 'current' start.
     Shards that have not reported yet still carry gtid 'current'.
@@ -294,6 +333,21 @@ class ScenarioSource:
             for ev in ent[1].events:
                 if ev.type == VGTID and ev.HasField("vgtid"):
                     self.positions.setdefault(vgtid_key(ev.vgtid), idx)
+        # per-shard positions: the first response in which a VGTID event
+        # produced by a shard carries that shard's entry; and where each
+        # shard's COPY_COMPLETED is
+        self.shard_positions = {}
+        self.cc_index = {}
+        for idx, ent in enumerate(self.entries):
+            if ent[0] != "msg":
+                continue
+            for ev in ent[1].events:
+                if ev.type == VGTID and ev.HasField("vgtid") and ev.shard:
+                    for sg in ev.vgtid.shard_gtids:
+                        if (sg.keyspace, sg.shard) == (ev.keyspace, ev.shard):
+                            self.shard_positions.setdefault((ev.keyspace, ev.shard, entry_key(sg)), idx)
+                elif ev.type == COPY_COMPLETED and ev.shard:
+                    self.cc_index.setdefault((ev.keyspace, ev.shard), idx)
         # the VGtid at the "current" mark
         self.current_vgtid = None
         if "current_vgtid" in data:
@@ -366,10 +420,120 @@ class ScenarioSource:
         if key in self.preamble_pos:
             j = self.preamble_pos[key]
             return "position", [p[0] for p in self.preamble[j + 1:]], self.mark
-        raise GrpcError(INVALID_ARGUMENT, "unknown position: vgtid %s not found in the scenario log" %
-                        self.pb.json_format.MessageToJson(req.vgtid, indent=None))
+        plan = self._plan(req)
+        return "shards", plan, plan.min_start()
+
+    def _plan(self, req):
+        """Resolve each shard of the request on its own (see ShardPlan):
+        gtid "" without table_p_ks -> the shard's events from the start of
+        the log (its copy again); "current" -> a [VGTID, OTHER] for it, then
+        its events from the mark; any other entry -> the shard's events
+        after the first response whose VGTID from that shard carries it."""
+        plan = ShardPlan(self.pb, req.vgtid)
+        cur = {}
+        if self.current_vgtid is not None:
+            cur = {(sg.keyspace, sg.shard): sg for sg in self.current_vgtid.shard_gtids}
+        for sg in req.vgtid.shard_gtids:
+            k = (sg.keyspace, sg.shard)
+            if sg.gtid == "" and not len(sg.table_p_ks):
+                plan.starts[k] = 0
+            elif sg.gtid == "current":
+                if k not in cur:
+                    raise GrpcError(INVALID_ARGUMENT, "scenario has no current position for shard %s/%s" % k)
+                plan.starts[k] = self.mark
+                plan.current.append(k)
+            else:
+                idx = self.shard_positions.get(k + (entry_key(sg),))
+                if idx is not None:
+                    plan.starts[k] = idx + 1
+                elif k in cur and entry_key(cur[k]) == entry_key(sg):
+                    plan.starts[k] = self.mark
+                else:
+                    raise GrpcError(INVALID_ARGUMENT,
+                                    "unknown position: shard %s/%s entry %s not found in the scenario log" % (
+                                        k + (self.pb.json_format.MessageToJson(sg, indent=None),)))
+        for k, start in plan.starts.items():
+            if k in self.cc_index and start <= self.cc_index[k]:
+                plan.copying.add(k)
+        plan.final_pending = bool(plan.copying)
+        for k in plan.current:
+            vg = plan.update(k, cur[k])
+            resp = self.pb.vtgate.VStreamResponse()
+            e = resp.events.add()
+            e.type = VGTID
+            e.vgtid.CopyFrom(vg)
+            e.keyspace, e.shard = k
+            e2 = resp.events.add()
+            e2.type = OTHER
+            e2.keyspace, e2.shard = k
+            plan.preamble.append(resp.SerializeToString())
+        return plan
+
+    def _render_shards(self, idx, ctx, plan):
+        """Response idx as seen by a per-shard stream; None if nothing of it
+        is for this stream."""
+        resp = self.entries[idx][1]
+        out = []
+        for ev in resp.events:
+            if not ev.shard:
+                # stream-wide COPY_COMPLETED is re-derived below; other
+                # shard-less events go to everyone
+                if ev.type != COPY_COMPLETED:
+                    out.append(ev)
+                continue
+            k = (ev.keyspace, ev.shard)
+            start = plan.starts.get(k)
+            if start is None or idx < start:
+                continue
+            if ev.type == VGTID and ev.HasField("vgtid"):
+                for sg in ev.vgtid.shard_gtids:
+                    if (sg.keyspace, sg.shard) == k:
+                        plan.update(k, sg)
+                e = self.pb.binlogdata.VEvent()
+                e.CopyFrom(ev)
+                e.vgtid.CopyFrom(plan.vgtid)
+                out.append(e)
+                continue
+            if ev.type == FIELD:
+                ctx.fields_sent.add((ev.field_event.table_name, ev.field_event.shard or ev.shard))
+            elif ev.type == ROW and self.auto_field:
+                fk = (ev.row_event.table_name, ev.row_event.shard or ev.shard)
+                if fk not in ctx.fields_sent:
+                    f = self._latest_field(fk, idx)
+                    ctx.fields_sent.add(fk)
+                    if f is not None:
+                        out.append(f)
+            out.append(ev)
+            if ev.type == COPY_COMPLETED:
+                plan.copying.discard(k)
+                if plan.final_pending and not plan.copying:
+                    plan.final_pending = False
+                    e = self.pb.binlogdata.VEvent()
+                    e.type = COPY_COMPLETED
+                    out.append(e)
+        if not out:
+            return None
+        if any(ev.shard for ev in resp.events) and not any(
+                ev.shard or ev.type == COPY_COMPLETED for ev in out):
+            return None     # only shard-less company of filtered events
+        r = self.pb.vtgate.VStreamResponse()
+        for ev in out:
+            r.events.add().CopyFrom(ev)
+        return r.SerializeToString()
 
     def items(self, ctx, preamble, start):
+        if isinstance(preamble, ShardPlan):
+            for raw in preamble.preamble:
+                yield ("msg", raw)
+            for idx in range(start, len(self.entries)):
+                ent = self.entries[idx]
+                if ent[0] == "sleep":
+                    yield ent
+                    continue
+                raw = self._render_shards(idx, ctx, preamble)
+                if raw is not None:
+                    yield ("msg", raw)
+            return
         for raw in preamble:
             yield ("msg", raw)
         for idx in range(start, len(self.entries)):
@@ -528,6 +692,21 @@ class BenchGen:
             vg = self.pb.binlogdata.VGtid()
             vg.ParseFromString(self.enc_vgtid(self.state(i)))
             self.positions.setdefault(vgtid_key(vg), i)
+        # per-shard positions of the copy phase: (shard, gtid, lastpk) ->
+        # step index; a gtid without lastpk resumes after the "table done"
+        # step (the snapshot position is only committed with a batch)
+        self.shard_copy_pos = {}
+        self.cc_index = {}
+        for i, stp in enumerate(steps):
+            if stp[0] in ("snap", "batch", "tdone"):
+                s = stp[1]
+                ent = [e for e in states[i] if e[0] == s][0]
+                if stp[0] == "snap":
+                    self.shard_copy_pos.setdefault(ent, i)
+                else:
+                    self.shard_copy_pos[ent] = i
+            elif stp[0] == "cc":
+                self.cc_index[stp[1]] = i
         cur = self.pb.binlogdata.VGtid()
         cur.ParseFromString(self.enc_vgtid(self.cur_state))
         self.current_vgtid = cur
@@ -537,6 +716,14 @@ class BenchGen:
             k = vgtid_key(v)
             if k not in self.positions:
                 self.preamble_pos[k] = j
+
+    def step_shard(self, i):
+        if i < self.mark:
+            return self.copy_steps[i][1]
+        k = i - self.mark
+        if k < self.ntx:
+            return self.shards[k % len(self.shards)]
+        return self.shards[0]
 
     def step(self, i):
         if i < self.mark:
@@ -600,8 +787,15 @@ class BenchGen:
             e += self.evksh[s]
         return ld(b"\x0a", e)
 
-    def ev_vgtid(self, i, s):
-        return self.ev(VGTID, s, ld(b"\x3a", self.enc_vgtid(self.state(i))))
+    def ev_vgtid(self, i, s, ctx=None):
+        plan = ctx.extra.get("plan") if ctx is not None else None
+        if plan is None:
+            return self.ev(VGTID, s, ld(b"\x3a", self.enc_vgtid(self.state(i))))
+        # per-shard stream: only this shard's entry changes
+        sg = self.pb.binlogdata.VGtid()
+        sg.ParseFromString(self.enc_vgtid([e for e in self.state(i) if e[0] == s]))
+        vg = plan.update((self.ks, s), sg.shard_gtids[0])
+        return self.ev(VGTID, s, ld(b"\x3a", vg.SerializeToString()))
 
     def ev_field(self, s, ts=None):
         return self.ev(FIELD, s, ld(b"\x32", self.field_payload[s]), ts)
@@ -677,7 +871,7 @@ class BenchGen:
             ctx.extra.setdefault("open", set()).add(s)
             return self.ev(BEGIN, s) + self.ev_field(s)
         if kind == "snap":
-            return self.ev_vgtid(i, step[1])
+            return self.ev_vgtid(i, step[1], ctx)
         if kind == "batch":
             s, k = step[1], step[2]
             si, nsh = S.index(s), len(S)
@@ -692,14 +886,20 @@ class BenchGen:
                 ctx.fields_sent.add(s)
             opened.discard(s)
             ids = range(1 + si + lo * nsh, 1 + si + hi * nsh, nsh)
-            return head + self.rows_events(s, ids) + self.ev_vgtid(i, s) + self.ev(COMMIT, s)
+            return head + self.rows_events(s, ids) + self.ev_vgtid(i, s, ctx) + self.ev(COMMIT, s)
         if kind == "tdone":
             s = step[1]
             ctx.extra.setdefault("open", set()).discard(s)
-            return self.ev(BEGIN, s) + self.ev_vgtid(i, s) + self.ev(COMMIT, s)
+            return self.ev(BEGIN, s) + self.ev_vgtid(i, s, ctx) + self.ev(COMMIT, s)
         if kind == "cc":
             out = self.ev(COPY_COMPLETED, step[1])
-            if step[2]:
+            plan = ctx.extra.get("plan")
+            if plan is not None:
+                plan.copying.discard((self.ks, step[1]))
+                if plan.final_pending and not plan.copying:
+                    plan.final_pending = False
+                    out += self.ev(COPY_COMPLETED)
+            elif step[2]:
                 out += self.ev(COPY_COMPLETED)
             return out
         now = time.time()
@@ -722,7 +922,10 @@ class BenchGen:
             vg = b"".join(ld(b"\x0a", self.sgpre[sj] + ld(b"\x1a", self.gpre[sj] + b"%d" % (
                 base + ((n - j + nsh - 1) // nsh if n > j else 0)))) for j, sj in enumerate(S))
             body += self.rows_events(s, (rid,), ts)
-            body += ld(b"\x0a", b"\x08\x0f" + ld(b"\x3a", vg) + evk)
+            if ctx.extra.get("plan") is not None:
+                body += self.ev_vgtid(i, s, ctx)
+            else:
+                body += ld(b"\x0a", b"\x08\x0f" + ld(b"\x3a", vg) + evk)
             return body + ld(b"\x0a", b"\x08\x03" + tsb + tse + evk)
         if kind == "big":
             j, n = step[1], step[2]
@@ -737,7 +940,7 @@ class BenchGen:
             hi = min(lo + self.per_resp, self.nbig)
             body += self.rows_events(s, range(2000000000 + lo, 2000000000 + hi), ts)
             if j == n - 1:
-                body += self.ev_vgtid(i, s) + self.ev(COMMIT, s, ts=ts)
+                body += self.ev_vgtid(i, s, ctx) + self.ev(COMMIT, s, ts=ts)
             return body
         raise AssertionError(step)
 
@@ -793,10 +996,87 @@ class BenchGen:
         if key in self.preamble_pos:
             j = self.preamble_pos[key]
             return "position", [p[0] for p in self.preamble[j + 1:]], self.mark
-        raise GrpcError(INVALID_ARGUMENT, "unknown position: vgtid %s not found in the generated log" %
-                        self.pb.json_format.MessageToJson(req.vgtid, indent=None))
+        plan = self._plan(req)
+        return "shards", plan, plan.min_start()
+
+    def _shard_start(self, sg):
+        """Index of the first step of shard sg.shard for the entry sg, or None."""
+        s = sg.shard
+        if sg.keyspace != self.ks or s not in self.uuid:
+            return None
+        if sg.gtid == "" and not len(sg.table_p_ks):
+            return 0
+        if sg.gtid == "current":
+            return self.mark
+        lastpk = None
+        if len(sg.table_p_ks):
+            tpk = sg.table_p_ks[0]
+            if tpk.table_name != self.table or len(tpk.lastpk.rows) != 1:
+                return None
+            row = tpk.lastpk.rows[0]
+            try:
+                lastpk = int(row.values[:row.lengths[0]].decode())
+            except (ValueError, IndexError):
+                return None
+        i = self.shard_copy_pos.get((s, sg.gtid, lastpk))
+        if i is not None:
+            return i + 1
+        pre = "MySQL56/%s:1-" % self.uuid[s]
+        if lastpk is not None or not sg.gtid.startswith(pre):
+            return None
+        try:
+            n = int(sg.gtid[len(pre):]) - self.base
+        except ValueError:
+            return None
+        j, nsh = self.shards.index(s), len(self.shards)
+        if n == 0:
+            return self.mark
+        k = (n - 1) * nsh + j
+        if n > 0 and k < self.ntx:
+            return self.mark + k + 1
+        if self.nchunks and j == 0 and n == self.txn_counts(self.ntx)[0] + 1:
+            return self.n_steps
+        return None
+
+    def _plan(self, req):
+        """Per-shard resolution (see ShardPlan and ScenarioSource._plan)."""
+        plan = ShardPlan(self.pb, req.vgtid)
+        cur = {sg.shard: sg for sg in self.current_vgtid.shard_gtids}
+        for sg in req.vgtid.shard_gtids:
+            start = self._shard_start(sg)
+            if start is None:
+                raise GrpcError(INVALID_ARGUMENT,
+                                "unknown position: shard %s/%s entry %s not found in the generated log" % (
+                                    sg.keyspace, sg.shard, self.pb.json_format.MessageToJson(sg, indent=None)))
+            k = (sg.keyspace, sg.shard)
+            plan.starts[k] = start
+            if sg.shard in self.cc_index and start <= self.cc_index[sg.shard]:
+                plan.copying.add(k)
+            if sg.gtid == "current":
+                vg = plan.update(k, cur[sg.shard])
+                resp = self.pb.vtgate.VStreamResponse()
+                e = resp.events.add()
+                e.type = VGTID
+                e.vgtid.CopyFrom(vg)
+                e.keyspace, e.shard = k
+                e2 = resp.events.add()
+                e2.type = OTHER
+                e2.keyspace, e2.shard = k
+                plan.preamble.append(resp.SerializeToString())
+        plan.final_pending = bool(plan.copying)
+        return plan
 
     def items(self, ctx, preamble, start):
+        if isinstance(preamble, ShardPlan):
+            ctx.extra["plan"] = preamble
+            for raw in preamble.preamble:
+                yield ("msg", raw)
+            for i in range(start, self.n_steps):
+                st = preamble.starts.get((self.ks, self.step_shard(i)))
+                if st is None or i < st:
+                    continue
+                yield ("msg", self.render(i, ctx))
+            return
         for raw in preamble:
             yield ("msg", raw)
         for i in range(start, self.n_steps):
@@ -1243,6 +1523,8 @@ class Connection:
             rec["resolved"] = mode
             rec["start_index"] = start
             rec["preamble"] = len(preamble)
+            if isinstance(preamble, ShardPlan):
+                rec["shard_starts"] = preamble.describe()
         except GrpcError as e:
             rec["resolved"] = "error"
             rec["error"] = {"code": e.code, "message": e.message}
