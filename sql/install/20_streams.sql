@@ -202,6 +202,28 @@ $$;
 COMMENT ON FUNCTION vstream_fdw.create_stream(name, text[], name, text) IS
 'creates and starts a stream mirroring the keyspace of a vstream_fdw server: tables (NULL = all), target_schema (NULL = the server name), start = ''copy'' (copy then replicate), ''current'' (changes from now on) or a VGTID in JSON; returns the stream id';
 
+-- The stream of a server, locked for the caller's transaction.
+CREATE FUNCTION vstream_fdw._stream_for_update(server name)
+RETURNS vstream_fdw.stream
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st vstream_fdw.stream;
+BEGIN
+    SELECT s.* INTO st FROM vstream_fdw.stream s WHERE s.server_name = server FOR UPDATE;
+    IF st.id IS NULL THEN
+        RAISE EXCEPTION 'no stream for server "%"', server
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Create one with vstream_fdw.create_stream(); vstream_fdw.stream lists the existing streams.';
+    END IF;
+    RETURN st;
+END
+$$;
+
+COMMENT ON FUNCTION vstream_fdw._stream_for_update(name) IS
+'internal: the stream row of a server, locked FOR UPDATE; raises undefined_object if there is none';
+
 CREATE FUNCTION vstream_fdw.start_stream(server name)
 RETURNS void
 LANGUAGE plpgsql VOLATILE STRICT
@@ -210,11 +232,7 @@ AS $$
 DECLARE
     sid integer;
 BEGIN
-    SELECT s.id INTO sid FROM vstream_fdw.stream s WHERE s.server_name = server FOR UPDATE;
-    IF sid IS NULL THEN
-        RAISE EXCEPTION 'no stream for server "%"', server
-            USING ERRCODE = 'undefined_object';
-    END IF;
+    sid := (vstream_fdw._stream_for_update(server)).id;
     PERFORM vstream_fdw._require_workers();
     UPDATE vstream_fdw.stream s
        SET enabled = true,
@@ -237,11 +255,7 @@ AS $$
 DECLARE
     sid integer;
 BEGIN
-    SELECT s.id INTO sid FROM vstream_fdw.stream s WHERE s.server_name = server FOR UPDATE;
-    IF sid IS NULL THEN
-        RAISE EXCEPTION 'no stream for server "%"', server
-            USING ERRCODE = 'undefined_object';
-    END IF;
+    sid := (vstream_fdw._stream_for_update(server)).id;
     PERFORM vstream_fdw._stop_worker(sid);
     UPDATE vstream_fdw.stream s SET enabled = false, state = 'stopped' WHERE s.id = sid;
     PERFORM vstream_fdw._wake_launcher();
@@ -260,11 +274,7 @@ DECLARE
     st record;
     m record;
 BEGIN
-    SELECT s.* INTO st FROM vstream_fdw.stream s WHERE s.server_name = server FOR UPDATE;
-    IF st.id IS NULL THEN
-        RAISE EXCEPTION 'no stream for server "%"', server
-            USING ERRCODE = 'undefined_object';
-    END IF;
+    st := vstream_fdw._stream_for_update(server);
     PERFORM vstream_fdw._stop_worker(st.id);
     IF drop_tables THEN
         FOR m IN SELECT table_name FROM vstream_fdw.mirror WHERE stream_id = st.id LOOP
@@ -288,11 +298,7 @@ DECLARE
     st record;
     m record;
 BEGIN
-    SELECT s.* INTO st FROM vstream_fdw.stream s WHERE s.server_name = server FOR UPDATE;
-    IF st.id IS NULL THEN
-        RAISE EXCEPTION 'no stream for server "%"', server
-            USING ERRCODE = 'undefined_object';
-    END IF;
+    st := vstream_fdw._stream_for_update(server);
     PERFORM vstream_fdw._require_workers();
     PERFORM vstream_fdw._stop_worker(st.id);
     FOR m IN SELECT table_name FROM vstream_fdw.mirror WHERE stream_id = st.id LOOP
@@ -318,7 +324,8 @@ REVOKE ALL ON FUNCTION vstream_fdw.create_stream(name, text[], name, text),
     vstream_fdw.start_stream(name),
     vstream_fdw.stop_stream(name),
     vstream_fdw.drop_stream(name, boolean),
-    vstream_fdw.resync_stream(name) FROM PUBLIC;
+    vstream_fdw.resync_stream(name),
+    vstream_fdw._stream_for_update(name) FROM PUBLIC;
 
 -- Status.
 
