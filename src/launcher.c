@@ -115,18 +115,6 @@ launcher_detach(int code, Datum arg)
 	LWLockRelease(status_control_lock());
 }
 
-/* Exponential back-off: restart_interval * 2^(failures-1), capped. */
-static long
-backoff_ms(int failures)
-{
-	double		ms = vstream_restart_interval;
-	int			i;
-
-	for (i = 1; i < failures && ms < vstream_max_restart_interval; i++)
-		ms *= 2;
-	return (long) Min(ms, (double) vstream_max_restart_interval);
-}
-
 /*
  * Read the stream table.  Returns NIL when the extension does not exist in
  * this database (yet).
@@ -283,9 +271,9 @@ launcher_round(MemoryContext roundcxt)
 						entry->failures = 0;
 					entry->failures++;
 					entry->next_start = TimestampTzPlusMilliseconds(now,
-																	backoff_ms(entry->failures));
+																	worker_backoff_ms(entry->failures));
 					elog(LOG, "vstream_fdw worker of server \"%s\" exited, restarting in %ld ms",
-						 row->server, backoff_ms(entry->failures));
+						 row->server, worker_backoff_ms(entry->failures));
 				}
 			}
 		}
@@ -312,7 +300,7 @@ launcher_round(MemoryContext roundcxt)
 				{
 					entry->failures++;
 					entry->next_start = TimestampTzPlusMilliseconds(now,
-																	backoff_ms(entry->failures));
+																	worker_backoff_ms(entry->failures));
 				}
 			}
 			if (entry->handle == NULL && entry->next_start > now)

@@ -150,39 +150,12 @@ fields_to_jsonb(const Binlogdata__FieldEvent *fe)
 		JsonbValue	v;
 
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		vstream_jsonb_key(&st, "name");
-		v.type = jbvString;
-		v.val.string.val = f->name;
-		v.val.string.len = strlen(f->name);
-		pushJsonbValue(&st, WJB_VALUE, &v);
-
-		vstream_jsonb_key(&st, "type");
-		v.type = jbvString;
-		v.val.string.val = (char *) (ev ? ev->name : "UNRECOGNIZED");
-		v.val.string.len = strlen(v.val.string.val);
-		pushJsonbValue(&st, WJB_VALUE, &v);
-
-		vstream_jsonb_key(&st, "column_type");
-		v.type = jbvString;
-		v.val.string.val = f->column_type;
-		v.val.string.len = strlen(f->column_type);
-		pushJsonbValue(&st, WJB_VALUE, &v);
-
-		vstream_jsonb_key(&st, "pg_type");
-		v.type = jbvString;
-		v.val.string.val = convert_pg_type_sql(f);
-		v.val.string.len = strlen(v.val.string.val);
-		pushJsonbValue(&st, WJB_VALUE, &v);
-
-		vstream_jsonb_key(&st, "flags");
-		v.type = jbvNumeric;
-		v.val.numeric = int64_to_numeric(f->flags);
-		pushJsonbValue(&st, WJB_VALUE, &v);
-
-		vstream_jsonb_key(&st, "charset");
-		v.type = jbvNumeric;
-		v.val.numeric = int64_to_numeric(f->charset);
-		pushJsonbValue(&st, WJB_VALUE, &v);
+		vstream_jsonb_string(&st, "name", f->name, -1);
+		vstream_jsonb_string(&st, "type", ev ? ev->name : "UNRECOGNIZED", -1);
+		vstream_jsonb_string(&st, "column_type", f->column_type, -1);
+		vstream_jsonb_string(&st, "pg_type", convert_pg_type_sql(f), -1);
+		vstream_jsonb_int(&st, "flags", f->flags);
+		vstream_jsonb_int(&st, "charset", f->charset);
 
 		vstream_jsonb_key(&st, "primary_key");
 		v.type = jbvBool;

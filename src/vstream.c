@@ -408,8 +408,8 @@ vstream_jsonb_key(JsonbParseState **st, const char *key)
 	pushJsonbValue(st, WJB_KEY, &k);
 }
 
-static void
-push_string(JsonbParseState **st, const char *key, const char *value, int len)
+void
+vstream_jsonb_string(JsonbParseState **st, const char *key, const char *value, int len)
 {
 	JsonbValue	v;
 
@@ -420,8 +420,8 @@ push_string(JsonbParseState **st, const char *key, const char *value, int len)
 	pushJsonbValue(st, WJB_VALUE, &v);
 }
 
-static void
-push_int(JsonbParseState **st, const char *key, int64 value)
+void
+vstream_jsonb_int(JsonbParseState **st, const char *key, int64 value)
 {
 	JsonbValue	v;
 
@@ -447,29 +447,29 @@ push_lastpk(JsonbParseState **st, const Query__QueryResult *qr)
 			protobuf_c_enum_descriptor_get_value(&query__type__descriptor, f->type);
 
 		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-		push_string(st, "name", f->name, -1);
+		vstream_jsonb_string(st, "name", f->name, -1);
 		if (ev)
-			push_string(st, "type", ev->name, -1);
+			vstream_jsonb_string(st, "type", ev->name, -1);
 		else
-			push_int(st, "type", f->type);
+			vstream_jsonb_int(st, "type", f->type);
 		if (f->table[0])
-			push_string(st, "table", f->table, -1);
+			vstream_jsonb_string(st, "table", f->table, -1);
 		if (f->org_table[0])
-			push_string(st, "orgTable", f->org_table, -1);
+			vstream_jsonb_string(st, "orgTable", f->org_table, -1);
 		if (f->database[0])
-			push_string(st, "database", f->database, -1);
+			vstream_jsonb_string(st, "database", f->database, -1);
 		if (f->org_name[0])
-			push_string(st, "orgName", f->org_name, -1);
+			vstream_jsonb_string(st, "orgName", f->org_name, -1);
 		if (f->column_length)
-			push_int(st, "columnLength", f->column_length);
+			vstream_jsonb_int(st, "columnLength", f->column_length);
 		if (f->charset)
-			push_int(st, "charset", f->charset);
+			vstream_jsonb_int(st, "charset", f->charset);
 		if (f->decimals)
-			push_int(st, "decimals", f->decimals);
+			vstream_jsonb_int(st, "decimals", f->decimals);
 		if (f->flags)
-			push_int(st, "flags", f->flags);
+			vstream_jsonb_int(st, "flags", f->flags);
 		if (f->column_type[0])
-			push_string(st, "columnType", f->column_type, -1);
+			vstream_jsonb_string(st, "columnType", f->column_type, -1);
 		pushJsonbValue(st, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(st, WJB_END_ARRAY, NULL);
@@ -497,7 +497,7 @@ push_lastpk(JsonbParseState **st, const Query__QueryResult *qr)
 			pushJsonbValue(st, WJB_ELEM, &v);
 		}
 		pushJsonbValue(st, WJB_END_ARRAY, NULL);
-		push_string(st, "values", enc, n);
+		vstream_jsonb_string(st, "values", enc, n);
 		pushJsonbValue(st, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(st, WJB_END_ARRAY, NULL);
@@ -518,9 +518,9 @@ vstream_vgtid_to_jsonb(const Binlogdata__VGtid *vgtid)
 		const Binlogdata__ShardGtid *sg = vgtid->shard_gtids[i];
 
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		push_string(&st, "keyspace", sg->keyspace, -1);
-		push_string(&st, "shard", sg->shard, -1);
-		push_string(&st, "gtid", sg->gtid, -1);
+		vstream_jsonb_string(&st, "keyspace", sg->keyspace, -1);
+		vstream_jsonb_string(&st, "shard", sg->shard, -1);
+		vstream_jsonb_string(&st, "gtid", sg->gtid, -1);
 		if (sg->n_table_p_ks > 0)
 		{
 			vstream_jsonb_key(&st, "table_p_ks");
@@ -530,7 +530,7 @@ vstream_vgtid_to_jsonb(const Binlogdata__VGtid *vgtid)
 				const Binlogdata__TableLastPK *tp = sg->table_p_ks[j];
 
 				pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-				push_string(&st, "table_name", tp->table_name, -1);
+				vstream_jsonb_string(&st, "table_name", tp->table_name, -1);
 				if (tp->lastpk)
 				{
 					vstream_jsonb_key(&st, "lastpk");

@@ -88,6 +88,10 @@ extern void vstream_pb_allocator(ProtobufCAllocator *alloc, MemoryContext cxt);
 
 /* Push an object key while building a jsonb value. */
 extern void vstream_jsonb_key(JsonbParseState **st, const char *key);
+/* Push "key": string (len < 0: NUL-terminated) / "key": integer. */
+extern void vstream_jsonb_string(JsonbParseState **st, const char *key,
+								 const char *value, int len);
+extern void vstream_jsonb_int(JsonbParseState **st, const char *key, int64 value);
 
 /* Names of event types for display ("ROW", "COPY_COMPLETED", ...). */
 extern const char *vstream_event_type_name(int type);

@@ -211,8 +211,8 @@ worker_init(void)
 
 /* ---- helpers ---- */
 
-static long
-session_backoff_ms(int failures)
+long
+worker_backoff_ms(int failures)
 {
 	double		ms = vstream_restart_interval;
 	int			i;
@@ -1033,7 +1033,7 @@ vstream_worker_main(Datum main_arg)
 				if (ws->commits > 0)
 					failures = 0;
 				failures++;
-				delay = session_backoff_ms(failures);
+				delay = worker_backoff_ms(failures);
 				ereport(LOG,
 						(errmsg("vstream_fdw stream %d will reconnect in %ld ms",
 								stream_id, delay)));

@@ -38,6 +38,9 @@ extern int	vstream_insert_batch_size;
  */
 extern void worker_init(void);
 
+/* Exponential back-off: restart_interval * 2^(failures-1), capped. */
+extern long worker_backoff_ms(int failures);
+
 /* launcher.c */
 extern PGDLLEXPORT void vstream_launcher_main(Datum main_arg);
 extern void launcher_register(void);

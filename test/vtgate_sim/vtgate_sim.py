@@ -220,6 +220,19 @@ def entry_key(sg):
     return sg.SerializeToString(deterministic=True)
 
 
+def preamble_response(pb, vg, keyspace, shard):
+    """[VGTID, OTHER] of one shard, as VTGate starts a "current" stream."""
+    resp = pb.vtgate.VStreamResponse()
+    e = resp.events.add()
+    e.type = VGTID
+    e.vgtid.CopyFrom(vg)
+    e.keyspace, e.shard = keyspace, shard
+    e2 = resp.events.add()
+    e2.type = OTHER
+    e2.keyspace, e2.shard = keyspace, shard
+    return resp.SerializeToString()
+
+
 def make_preamble(pb, cur_vgtid):
     """[VGTID, OTHER] per shard, as VTGate does for a 'current' start.
     Shards that have not reported yet still carry gtid 'current'.
@@ -231,17 +244,9 @@ def make_preamble(pb, cur_vgtid):
         n.keyspace, n.shard, n.gtid = sg.keyspace, sg.shard, "current"
     for i, sg in enumerate(cur_vgtid.shard_gtids):
         vg.shard_gtids[i].CopyFrom(sg)
-        resp = pb.vtgate.VStreamResponse()
-        e = resp.events.add()
-        e.type = VGTID
-        e.vgtid.CopyFrom(vg)
-        e.keyspace, e.shard = sg.keyspace, sg.shard
-        e2 = resp.events.add()
-        e2.type = OTHER
-        e2.keyspace, e2.shard = sg.keyspace, sg.shard
         v = pb.binlogdata.VGtid()
         v.CopyFrom(vg)
-        out.append((resp.SerializeToString(), v))
+        out.append((preamble_response(pb, vg, sg.keyspace, sg.shard), v))
     return out
 
 
@@ -458,15 +463,7 @@ class ScenarioSource:
         plan.final_pending = bool(plan.copying)
         for k in plan.current:
             vg = plan.update(k, cur[k])
-            resp = self.pb.vtgate.VStreamResponse()
-            e = resp.events.add()
-            e.type = VGTID
-            e.vgtid.CopyFrom(vg)
-            e.keyspace, e.shard = k
-            e2 = resp.events.add()
-            e2.type = OTHER
-            e2.keyspace, e2.shard = k
-            plan.preamble.append(resp.SerializeToString())
+            plan.preamble.append(preamble_response(self.pb, vg, *k))
         return plan
 
     def _render_shards(self, idx, ctx, plan):
@@ -1054,15 +1051,7 @@ class BenchGen:
                 plan.copying.add(k)
             if sg.gtid == "current":
                 vg = plan.update(k, cur[sg.shard])
-                resp = self.pb.vtgate.VStreamResponse()
-                e = resp.events.add()
-                e.type = VGTID
-                e.vgtid.CopyFrom(vg)
-                e.keyspace, e.shard = k
-                e2 = resp.events.add()
-                e2.type = OTHER
-                e2.keyspace, e2.shard = k
-                plan.preamble.append(resp.SerializeToString())
+                plan.preamble.append(preamble_response(self.pb, vg, *k))
         plan.final_pending = bool(plan.copying)
         return plan
 
