@@ -6,8 +6,8 @@
  * The checkpoint row of a stream (vstream_fdw.checkpoint) is rewritten once
  * per applied source transaction, in that transaction.  To keep that cheap
  * the worker remembers the row's TID and writes a new version directly
- * (CatalogTupleUpdate: heap update, HOT when the page has room, index
- * entries otherwise) instead of running SQL.  Everything else here is rare
+ * (CatalogTupleUpdate, after pruning the page so that the update stays
+ * HOT and the table does not grow) instead of running SQL.  Everything else here is rare
  * and uses SPI with parameters.
  *
  * Also the SQL-callable position helpers of the install script:
@@ -34,6 +34,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -221,6 +222,21 @@ checkpoint_write(Checkpoint *cp, bytea *vgtid, bytea *old_vgtid,
 	otid = cp->pending ? cp->pending_tid : cp->tid;
 
 	rel = table_open(cp->relid, RowExclusiveLock);
+
+	/*
+	 * Prune the row's page first, as a read of it would: the worker never
+	 * reads the row, and without pruning every update would leave a dead
+	 * version behind until the page is full and the next version moves to a
+	 * new page (one new page per few dozen transactions until autovacuum
+	 * comes).  With pruning the row stays on its page and updates are HOT.
+	 */
+	{
+		Buffer		buf = ReadBuffer(rel, ItemPointerGetBlockNumber(&otid));
+
+		heap_page_prune_opt(rel, buf);
+		ReleaseBuffer(buf);
+	}
+
 	values[0] = Int32GetDatum(cp->stream_id);
 	nulls[0] = false;
 	values[1] = PointerGetDatum(vgtid);

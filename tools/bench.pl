@@ -13,7 +13,9 @@
 #      (Vitess's own Go client, tools/vstream-drain)
 #
 # Environment: BENCH_COPY_ROWS (default 1000000), BENCH_TXNS (100000),
-# BENCH_REPEAT (2: best of N for each side), VSTREAM_VITESS_ENV.
+# BENCH_REPEAT (2: best of N for each side), BENCH_ONLY (abc: which to run),
+# BENCH_FSYNC (on),
+# VSTREAM_VITESS_ENV.
 #
 use strict;
 use warnings;
@@ -26,14 +28,23 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time sleep);
 use Cwd ();
+use IPC::Open2 ();
 use VStreamSim;
 
 my $copy_rows = $ENV{BENCH_COPY_ROWS} // 1_000_000;
 my $txns = $ENV{BENCH_TXNS} // 100_000;
 my $repeat = $ENV{BENCH_REPEAT} // 2;
+my $only = $ENV{BENCH_ONLY} // 'abc';	# which of (a), (b), (c) to run
+# every cluster runs with fsync as in production (PostgreSQL::Test::Cluster
+# turns it off); BENCH_FSYNC=off for the test-harness setting
+my $fsync = $ENV{BENCH_FSYNC} // 'on';
+my ($hwm_copy, $hwm_txn) = ('n/a', 'n/a');
 my @results;
 
 sub say_ { print $out "@_\n"; }
+
+# errors on the terminal too (the test library logs everything else)
+$SIG{__DIE__} = sub { print $out "bench.pl: $_[0]" unless $^S; };
 
 # Peak private memory (RssAnon, kB) of the stream worker seen while waiting;
 # VmHWM would also count the shared buffers the worker touched.
@@ -75,6 +86,43 @@ sub worker_hwm
 	return $kb ? "$kb kB" : 'n/a';
 }
 
+# Steady-state apply rate: poll "SELECT <count>" every 20 ms through one
+# psql session (no connection per poll) until it reaches $total; the rate
+# is measured from the first sample at 2% (worker start-up and connection
+# excluded, for both sides) to the first sample at $total.  Commit
+# timestamps cannot be used: logical replication commits with the
+# publisher's timestamps.
+sub apply_rate
+{
+	my ($node, $count_sql, $total) = @_;
+	my ($in, $outp);
+	my $pid = IPC::Open2::open2($outp, $in, 'psql', '-X', '-A', '-t', '-q',
+		'-d', $node->connstr('postgres'));
+	$in->autoflush(1);
+	my ($t0, $n0);
+	my $deadline = time() + 600;
+	my $polls = 0;
+	while (1)
+	{
+		print $in "$count_sql;\n";
+		my $n = <$outp>;
+		die "psql ended" unless defined $n;
+		chomp $n;
+		my $t = time();
+		($t0, $n0) = ($t, $n) if !defined $t0 && $n >= 0.02 * $total;
+		if ($n >= $total)
+		{
+			close $in;
+			waitpid($pid, 0);
+			die "too few samples to measure a rate" if !defined $t0 || $t <= $t0;
+			return ($n - $n0) / ($t - $t0);
+		}
+		die "timeout waiting for $total rows" if $t > $deadline;
+		sample_worker_memory($node) if $node->name eq 'bench' && ++$polls % 25 == 0;
+		sleep(0.02);
+	}
+}
+
 my $node = PostgreSQL::Test::Cluster->new('bench');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
@@ -85,163 +133,176 @@ max_wal_size = '4GB'
 checkpoint_timeout = '30min'
 wal_level = 'logical'
 log_min_messages = warning
+fsync = $fsync
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION vstream_fdw');
 
 # ---------------------------------------------------------------- (a) copy
-say_("(a) copy phase: $copy_rows rows, 2 shards, best of $repeat");
-my ($best_ours, $best_copy) = (0, 0);
-my $hwm_copy;
-for my $run (1 .. $repeat)
+sub bench_copy
 {
-	my $sim = VStreamSim->start(generate => "copy:$copy_rows");
-	my $port = $sim->port;
-	$node->safe_psql('postgres', qq{
-		SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
-		DROP SERVER IF EXISTS bench CASCADE;
-		DROP TABLE IF EXISTS public.bench_copy;
-		CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
-		  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');});
-	$node->safe_psql('postgres', 'CHECKPOINT');
-	my $t0 = time();
-	$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench')});
-	wait_until($node, 'SELECT coalesce(bool_and(copy_completed), false) FROM vstream_fdw.checkpoint');
-	my $ours = $copy_rows / (time() - $t0);
-	$hwm_copy = worker_hwm($node);
-	my $n = $node->safe_psql('postgres', 'SELECT count(*) FROM bench.bench');
-	die "mirror has $n rows, expected $copy_rows" unless $n == $copy_rows;
-	$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('bench')});
-	$sim->stop;
-
-	my $file = Cwd::abs_path($node->basedir) . '/bench_rows.copy';
-	$node->safe_psql('postgres', qq{
-		COPY bench.bench TO '$file';
-		CREATE TABLE public.bench_copy (LIKE bench.bench INCLUDING ALL);
-		CHECKPOINT;});
-	$t0 = time();
-	$node->safe_psql('postgres', qq{COPY public.bench_copy FROM '$file'});
-	my $copy = $copy_rows / (time() - $t0);
-	unlink $file;
-	$best_ours = $ours if $ours > $best_ours;
-	$best_copy = $copy if $copy > $best_copy;
-	say_(sprintf("    run %d: vstream_fdw %.0f rows/s, COPY %.0f rows/s", $run, $ours, $copy));
-}
-push @results, [ '(a) copy phase rows/s vs PostgreSQL COPY', $best_ours, $best_copy, 0.7 ];
-
-# ----------------------------------------------------- (b) single-row txns
-say_("(b) $txns single-row transactions, best of $repeat");
-my ($best_apply, $best_logical) = (0, 0);
-my $hwm_txn;
-my $pub = PostgreSQL::Test::Cluster->new('publisher');
-$pub->init(allows_streaming => 'logical');
-$pub->append_conf('postgresql.conf', "max_wal_size = '4GB'\nlog_min_messages = warning\n");
-$pub->start;
-my $sub = PostgreSQL::Test::Cluster->new('subscriber');
-$sub->init;
-$sub->append_conf('postgresql.conf', "max_wal_size = '4GB'\nlog_min_messages = warning\n");
-$sub->start;
-my $shape = 'id bigint PRIMARY KEY, name text, amount numeric(12,2), created timestamp(0)';
-for my $run (1 .. $repeat)
-{
-	my $sim = VStreamSim->start(generate => "txns:$txns");
-	my $port = $sim->port;
-	$node->safe_psql('postgres', qq{
-		SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
-		DROP SERVER IF EXISTS bench CASCADE;
-		CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
-		  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');
-		CHECKPOINT;});
-	my $t0 = time();
-	$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench', start => 'current')});
-	wait_until($node, qq{SELECT coalesce(sum(transactions_applied), 0) >= $txns
-		FROM vstream_fdw.stream_status});
-	my $ours = $txns / (time() - $t0);
-	my $n = $node->safe_psql('postgres', 'SELECT count(*) FROM bench.bench');
-	die "mirror has $n rows, expected $txns" unless $n == $txns;
-	$hwm_txn = worker_hwm($node);
-	$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('bench')});
-	$sim->stop;
-
-	# the same workload through logical replication: the backlog is built
-	# with the subscription disabled, then applied
-	$pub->safe_psql('postgres', qq{
-		DROP PUBLICATION IF EXISTS p; DROP TABLE IF EXISTS bench;
-		CREATE TABLE bench ($shape); CREATE PUBLICATION p FOR TABLE bench;});
-	$sub->safe_psql('postgres', qq{
-		DROP SUBSCRIPTION IF EXISTS s; DROP TABLE IF EXISTS bench;
-		CREATE TABLE bench ($shape);
-		CREATE SUBSCRIPTION s CONNECTION '${\ $pub->connstr() } dbname=postgres'
-		  PUBLICATION p WITH (copy_data = false, enabled = false);});
-	$pub->safe_psql('postgres', qq{
-		DO \$\$ BEGIN
-		  FOR i IN 1..$txns LOOP
-		    INSERT INTO bench VALUES (i, 'name-' || i, i / 100.0, '2024-01-01'::timestamp + i * interval '1 second');
-		    COMMIT;
-		  END LOOP;
-		END \$\$;});
-	$sub->safe_psql('postgres', 'CHECKPOINT');
-	$t0 = time();
-	$sub->safe_psql('postgres', 'ALTER SUBSCRIPTION s ENABLE');
-	wait_until($sub, "SELECT count(*) >= $txns FROM bench");
-	my $logical = $txns / (time() - $t0);
-	$sub->safe_psql('postgres', 'ALTER SUBSCRIPTION s DISABLE');
-	$best_apply = $ours if $ours > $best_apply;
-	$best_logical = $logical if $logical > $best_logical;
-	say_(sprintf("    run %d: vstream_fdw %.0f txn/s, logical replication %.0f txn/s", $run, $ours, $logical));
-}
-push @results, [ '(b) 1-row source txns/s vs logical replication', $best_apply, $best_logical, 1.0 ];
-$sub->safe_psql('postgres', 'DROP SUBSCRIPTION s');
-$sub->stop;
-$pub->stop;
-
-# ------------------------------------------------------ (c) real Vitess
-my $envfile = $ENV{VSTREAM_VITESS_ENV} // '/tmp/vt-vstream/env.sh';
-my $drain = ($ENV{VITESS_CACHE} // '/var/cache/vstream_fdw') . '/bin/vstream-drain';
-if (-f $envfile && -x $drain)
-{
-	my %env;
-	open(my $fh, '<', $envfile) or die;
-	while (<$fh>) { $env{$1} = $2 if /^export (\w+)=['"]?(.*?)['"]?$/; }
-	close $fh;
-	my $gport = $env{VTGATE_GRPC_PORT} // 15991;
-	say_("(c) real Vitess: copy of keyspace customer, ours vs raw VStream drain");
-	# enough rows to measure: top corder up to BENCH_VITESS_ROWS
-	my $want = $ENV{BENCH_VITESS_ROWS} // 200_000;
-	my $have = `mysql -h 127.0.0.1 -P $env{VTGATE_MYSQL_PORT} -u root -N -e "set workload='olap'; select count(*) from corder" customer 2>/dev/null`;
-	chomp $have;
-	if (($have // 0) =~ /^\d+$/ && $have < $want)
+	say_("(a) copy phase: $copy_rows rows, 2 shards, best of $repeat");
+	my ($best_ours, $best_copy) = (0, 0);
+	for my $run (1 .. $repeat)
 	{
-		say_("    loading " . ($want - $have) . " rows into customer.corder first");
-		system("bash", "$FindBin::Bin/../test/vitess/load-corder.sh", $want - $have, 5_000_000 + $have) == 0
-		  or die "load-corder.sh failed";
-	}
-	my $out = `$drain -server 127.0.0.1:$gport -keyspace customer -copy -until-copy-completed 2>&1`;
-	my ($drain_rate) = $out =~ /\brows_per_s=([\d.]+)/;
-	if ($drain_rate)
-	{
+		my $sim = VStreamSim->start(generate => "copy:$copy_rows");
+		my $port = $sim->port;
 		$node->safe_psql('postgres', qq{
 			SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
-			DROP SERVER IF EXISTS vt CASCADE;
-			CREATE SERVER vt FOREIGN DATA WRAPPER vstream_fdw
-			  OPTIONS (host '127.0.0.1', port '$gport', keyspace 'customer');});
+			DROP SERVER IF EXISTS bench CASCADE;
+			DROP TABLE IF EXISTS public.bench_copy;
+			CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
+			  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');});
+		$node->safe_psql('postgres', 'CHECKPOINT');
 		my $t0 = time();
-		$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('vt')});
+		$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench')});
 		wait_until($node, 'SELECT coalesce(bool_and(copy_completed), false) FROM vstream_fdw.checkpoint');
-		my $el = time() - $t0;
-		my $n = $node->safe_psql('postgres',
-			q{SELECT sum(n) FROM (SELECT count(*) n FROM vt.customer UNION ALL SELECT count(*) FROM vt.corder) s});
-		push @results, [ "(c) real Vitess copy rows/s vs raw drain ($n rows)", $n / $el, $drain_rate, undef ];
+		my $ours = $copy_rows / (time() - $t0);
+		$hwm_copy = worker_hwm($node);
+		my $n = $node->safe_psql('postgres', 'SELECT count(*) FROM bench.bench');
+		die "mirror has $n rows, expected $copy_rows" unless $n == $copy_rows;
+		$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('bench')});
+		$sim->stop;
+
+		my $file = Cwd::abs_path($node->basedir) . '/bench_rows.copy';
+		$node->safe_psql('postgres', qq{
+			COPY bench.bench TO '$file';
+			CREATE TABLE public.bench_copy (LIKE bench.bench INCLUDING ALL);
+			CHECKPOINT;});
+		$t0 = time();
+		$node->safe_psql('postgres', qq{COPY public.bench_copy FROM '$file'});
+		my $copy = $copy_rows / (time() - $t0);
+		unlink $file;
+		$best_ours = $ours if $ours > $best_ours;
+		$best_copy = $copy if $copy > $best_copy;
+		say_(sprintf("    run %d: vstream_fdw %.0f rows/s, COPY %.0f rows/s", $run, $ours, $copy));
+	}
+	push @results, [ '(a) copy phase rows/s vs PostgreSQL COPY', $best_ours, $best_copy, 0.7 ];
+}
+
+# ----------------------------------------------------- (b) single-row txns
+sub bench_txns
+{
+	say_("(b) $txns single-row transactions, best of $repeat");
+	my ($best_apply, $best_logical) = (0, 0);
+	my $pub = PostgreSQL::Test::Cluster->new('publisher');
+	$pub->init(allows_streaming => 'logical');
+	$pub->append_conf('postgresql.conf', "max_wal_size = '4GB'\nlog_min_messages = warning\nfsync = $fsync\n");
+	$pub->start;
+	my $sub = PostgreSQL::Test::Cluster->new('subscriber');
+	$sub->init;
+	$sub->append_conf('postgresql.conf',
+		"max_wal_size = '4GB'\nlog_min_messages = warning\nfsync = $fsync\n"
+		  . "shared_buffers = '512MB'\ncheckpoint_timeout = '30min'\nwal_level = 'logical'\n");
+	$sub->start;
+	my $shape = 'id bigint PRIMARY KEY, name text, amount numeric(12,2), created timestamp(0)';
+	for my $run (1 .. $repeat)
+	{
+		# the test VTGate encodes the backlog before it serves it, so that
+		# its own (Python) work does not compete with the worker for CPU
+		my $sim = VStreamSim->start(generate => "txns:$txns,prerender=1");
+		my $port = $sim->port;
+		$node->safe_psql('postgres', qq{
+			SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
+			DROP SERVER IF EXISTS bench CASCADE;
+			CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
+			  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');
+			CHECKPOINT;});
+		$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench', start => 'current')});
+		my $ours = apply_rate($node, q{SELECT coalesce(sum(transactions_applied), 0)
+			FROM vstream_fdw.stream_status}, $txns);
+		my $n = $node->safe_psql('postgres', 'SELECT count(*) FROM bench.bench');
+		die "mirror has $n rows, expected $txns" unless $n == $txns;
+		$hwm_txn = worker_hwm($node);
+		$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('bench')});
+		$sim->stop;
+
+		# the same workload through logical replication: the backlog is built
+		# with the subscription disabled, then applied
+		$pub->safe_psql('postgres', qq{
+			DROP PUBLICATION IF EXISTS p; DROP TABLE IF EXISTS bench;
+			CREATE TABLE bench ($shape); CREATE PUBLICATION p FOR TABLE bench;});
+		$sub->safe_psql('postgres', qq{
+			DROP SUBSCRIPTION IF EXISTS s; DROP TABLE IF EXISTS bench;
+			CREATE TABLE bench ($shape);
+			CREATE SUBSCRIPTION s CONNECTION '${\ $pub->connstr() } dbname=postgres'
+			  PUBLICATION p WITH (copy_data = false, enabled = false);});
+		$pub->safe_psql('postgres', qq{
+			DO \$\$ BEGIN
+			  FOR i IN 1..$txns LOOP
+			    INSERT INTO bench VALUES (i, 'name-' || i, i / 100.0, '2024-01-01'::timestamp + i * interval '1 second');
+			    COMMIT;
+			  END LOOP;
+			END \$\$;});
+		$sub->safe_psql('postgres', 'CHECKPOINT');
+		$sub->safe_psql('postgres', 'ALTER SUBSCRIPTION s ENABLE');
+		# ids 1..N arrive in order: max(id) counts them (an index probe)
+		my $logical = apply_rate($sub, 'SELECT coalesce(max(id), 0) FROM bench', $txns);
+		$sub->safe_psql('postgres', 'ALTER SUBSCRIPTION s DISABLE');
+		$best_apply = $ours if $ours > $best_apply;
+		$best_logical = $logical if $logical > $best_logical;
+		say_(sprintf("    run %d: vstream_fdw %.0f txn/s, logical replication %.0f txn/s", $run, $ours, $logical));
+	}
+	push @results, [ '(b) 1-row source txns/s vs logical replication', $best_apply, $best_logical, 1.0 ];
+	$sub->safe_psql('postgres', 'DROP SUBSCRIPTION s');
+	$sub->stop;
+	$pub->stop;
+}
+
+# ------------------------------------------------------ (c) real Vitess
+sub bench_vitess
+{
+	my $envfile = $ENV{VSTREAM_VITESS_ENV} // '/tmp/vt-vstream/env.sh';
+	my $drain = ($ENV{VITESS_CACHE} // '/var/cache/vstream_fdw') . '/bin/vstream-drain';
+	if (-f $envfile && -x $drain)
+	{
+		my %env;
+		open(my $fh, '<', $envfile) or die;
+		while (<$fh>) { $env{$1} = $2 if /^export (\w+)=['"]?(.*?)['"]?$/; }
+		close $fh;
+		my $gport = $env{VTGATE_GRPC_PORT} // 15991;
+		say_("(c) real Vitess: copy of keyspace customer, ours vs raw VStream drain");
+		# enough rows to measure: top corder up to BENCH_VITESS_ROWS
+		my $want = $ENV{BENCH_VITESS_ROWS} // 200_000;
+		my $have = `mysql -h 127.0.0.1 -P $env{VTGATE_MYSQL_PORT} -u root -N -e "set workload='olap'; select count(*) from corder" customer 2>/dev/null`;
+		chomp $have;
+		if (($have // 0) =~ /^\d+$/ && $have < $want)
+		{
+			say_("    loading " . ($want - $have) . " rows into customer.corder first");
+			system("bash", "$FindBin::Bin/../test/vitess/load-corder.sh", $want - $have, 5_000_000 + $have) == 0
+			  or die "load-corder.sh failed";
+		}
+		my $out = `$drain -server 127.0.0.1:$gport -keyspace customer -copy -until-copy-completed 2>&1`;
+		my ($drain_rate) = $out =~ /\brows_per_s=([\d.]+)/;
+		if ($drain_rate)
+		{
+			$node->safe_psql('postgres', qq{
+				SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
+				DROP SERVER IF EXISTS vt CASCADE;
+				CREATE SERVER vt FOREIGN DATA WRAPPER vstream_fdw
+				  OPTIONS (host '127.0.0.1', port '$gport', keyspace 'customer');});
+			my $t0 = time();
+			$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('vt')});
+			wait_until($node, 'SELECT coalesce(bool_and(copy_completed), false) FROM vstream_fdw.checkpoint');
+			my $el = time() - $t0;
+			my $n = $node->safe_psql('postgres',
+				q{SELECT sum(n) FROM (SELECT count(*) n FROM vt.customer UNION ALL SELECT count(*) FROM vt.corder) s});
+			push @results, [ "(c) real Vitess copy rows/s vs raw drain ($n rows)", $n / $el, $drain_rate, undef ];
+		}
+		else
+		{
+			say_("    vstream-drain printed no rate; skipped:\n$out");
+		}
 	}
 	else
 	{
-		say_("    vstream-drain printed no rate; skipped:\n$out");
+		say_("(c) skipped: no local Vitess ($envfile) or no $drain");
 	}
 }
-else
-{
-	say_("(c) skipped: no local Vitess ($envfile) or no $drain");
-}
+
+bench_copy() if $only =~ /a/;
+bench_txns() if $only =~ /b/;
+bench_vitess() if $only =~ /c/;
 $node->stop;
 
 say_('');
