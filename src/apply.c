@@ -84,12 +84,17 @@ apply_begin(ApplyState *state)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "applying a source transaction");
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(ApplyRel);
-	ctl.hcxt = state->txncxt;
-	state->rels = hash_create("vstream_fdw apply relations", 16, &ctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (state->rels == NULL)
+	{
+		/* for the session; entries are removed when their transaction ends */
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ApplyRel);
+		ctl.hcxt = state->sessioncxt;
+		state->rels = hash_create("vstream_fdw apply relations", 16, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	Assert(hash_get_num_entries(state->rels) == 0);
 	state->last_rel = NULL;
 	state->in_txn = true;
 	state->cid_used = false;
@@ -203,21 +208,41 @@ get_rel(ApplyState *state, ApplyMapping *m)
 		AfterTriggerBeginQuery();
 
 	ar->scratch = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
-	ar->keyslot = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
-	ar->newslot = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
-	ar->localslot = table_slot_create(ar->rel, &ar->estate->es_tupleTable);
-	ar->scanslot = table_slot_create(ar->rel, &ar->estate->es_tupleTable);
 	ar->nslots = ar->simple ? 0 : Max(vstream_insert_batch_size, 1);
 	ar->buffer = palloc0(sizeof(TupleTableSlot *) * Max(ar->nslots, 1));
 	ar->slotdesc = CreateTupleDescCopy(desc);
 	ar->defexprs = palloc0(sizeof(ExprState *) * natts);
 	ar->defbuilt = palloc0(sizeof(bool) * natts);
-	build_pk_scankeys(ar);
+	/* lookup state (slots, key scans) is built when a lookup needs it */
 
 	ar->prev = state->last_rel;
 	state->last_rel = ar;
 	MemoryContextSwitchTo(old);
 	return ar;
+}
+
+/*
+ * Slots and primary-key scan keys for finding rows (updates, deletes,
+ * conflicts, mirrors with triggers); inserts into a mirror that has no
+ * conflict never need them, so most single-row transactions skip this.
+ */
+static void
+prepare_lookups(ApplyRel *ar)
+{
+	MemoryContext old;
+	TupleDesc	desc;
+
+	if (ar->localslot != NULL)
+		return;
+	old = MemoryContextSwitchTo(ar->estate->es_query_cxt);
+	desc = RelationGetDescr(ar->rel);
+	ar->keyslot = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
+	ar->newslot = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
+	ar->scanslot = table_slot_create(ar->rel, &ar->estate->es_tupleTable);
+	build_pk_scankeys(ar);
+	/* last: it marks the set as built */
+	ar->localslot = table_slot_create(ar->rel, &ar->estate->es_tupleTable);
+	MemoryContextSwitchTo(old);
 }
 
 /* Default value of a mirror attribute the source does not send. */
@@ -460,6 +485,7 @@ find_key_rows(ApplyRel *ar, TupleTableSlot *slot, ItemPointer except_tid,
 	int			max = 0;
 	int			i;
 
+	prepare_lookups(ar);
 	slot_getallattrs(slot);
 	skey = palloc(sizeof(ScanKeyData) * ar->nkeys);
 	memcpy(skey, ar->skey, sizeof(ScanKeyData) * ar->nkeys);
@@ -614,6 +640,7 @@ insert_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 		/* triggers must see every row: look the key up first */
 		EPQState	epq;
 
+		prepare_lookups(ar);
 		next_command(state);
 		ar->estate->es_output_cid = GetCurrentCommandId(true);
 		if (RelationFindReplTupleByIndex(ar->rel, ar->pkindex, LockTupleExclusive,
@@ -666,6 +693,7 @@ static bool
 find_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m, const Query__Row *row)
 {
 	flush_inserts(state, ar);
+	prepare_lookups(ar);
 	next_command(state);
 	ar->estate->es_output_cid = GetCurrentCommandId(true);
 	fill_slot(ar, m, row, NULL, ar->keyslot, NULL, true);
@@ -829,14 +857,18 @@ apply_close_rels(ApplyState *state)
 {
 	ApplyRel   *ar;
 
-	if (!state->in_txn || state->rels == NULL)
+	if (!state->in_txn)
 		return;
 
 	for (ar = state->last_rel; ar != NULL; ar = ar->prev)
 		flush_inserts(state, ar);
 
-	for (ar = state->last_rel; ar != NULL; ar = ar->prev)
+	ar = state->last_rel;
+	while (ar != NULL)
 	{
+		ApplyRel   *prev = ar->prev;
+		Oid			relid = ar->relid;
+
 		if (ar->rel->trigdesc)
 			AfterTriggerEndQuery(ar->estate);
 		if (ar->bistate)
@@ -845,21 +877,26 @@ apply_close_rels(ApplyState *state)
 		ExecResetTupleTable(ar->estate->es_tupleTable, false);
 		FreeExecutorState(ar->estate);
 		table_close(ar->rel, NoLock);
+		hash_search(state->rels, &relid, HASH_REMOVE, NULL);
+		ar = prev;
 	}
-	hash_destroy(state->rels);
-	state->rels = NULL;
 	state->last_rel = NULL;
+}
 
-	{
-		HASHCTL		ctl;
+/*
+ * Forget the relations of an aborted transaction (their executor state went
+ * with it), including one whose set-up failed half way.
+ */
+static void
+forget_rels(ApplyState *state)
+{
+	HASH_SEQ_STATUS seq;
+	ApplyRel   *ar;
 
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(ApplyRel);
-		ctl.hcxt = state->txncxt;
-		state->rels = hash_create("vstream_fdw apply relations", 16, &ctl,
-								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+	hash_seq_init(&seq, state->rels);
+	while ((ar = hash_seq_search(&seq)) != NULL)
+		hash_search(state->rels, &ar->relid, HASH_REMOVE, NULL);
+	state->last_rel = NULL;
 }
 
 /* Commit the open transaction (the checkpoint was written by the caller). */
@@ -871,7 +908,6 @@ apply_commit(ApplyState *state)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	state->in_txn = false;
-	state->rels = NULL;
 	checkpoint_committed(&state->checkpoint);
 	MemoryContextSwitchTo(state->msgcxt);
 	MemoryContextReset(state->txncxt);
@@ -884,8 +920,8 @@ void
 apply_abort(ApplyState *state)
 {
 	state->in_txn = false;
-	state->rels = NULL;
-	state->last_rel = NULL;
+	if (state->rels)
+		forget_rels(state);
 	checkpoint_aborted(&state->checkpoint);
 	MemoryContextReset(state->txncxt);
 	schema_invalidate_all(state);

@@ -7,7 +7,8 @@
  * FIELD mappings (source columns -> mirror attributes, per shard and
  * table; see schema.c) for the whole session, and the executor state of
  * each relation touched by the open PostgreSQL transaction (ApplyRel),
- * created on first use and freed at commit.
+ * created on first use and freed at commit (in txncxt; the hash table
+ * holding them lives for the session).
  *
  * Copyright (c) 2026, vstream_fdw developers
  *
@@ -109,7 +110,7 @@ typedef struct ApplyState
 	MemoryContext txncxt;		/* reset at the end of each transaction */
 	MemoryContext msgcxt;		/* current while handling events */
 	HTAB	   *mappings;
-	HTAB	   *rels;			/* in txncxt, NULL outside a transaction */
+	HTAB	   *rels;			/* ApplyRel of the open transaction, by relid */
 	ApplyRel   *last_rel;		/* most recently opened */
 	bool		in_txn;
 	bool		cid_used;		/* written since the last CCI */
