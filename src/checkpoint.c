@@ -27,9 +27,11 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -204,6 +206,58 @@ checkpoint_open(Checkpoint *cp, int32 stream_id)
 }
 
 /*
+ * CatalogTupleUpdate without opening the table's index when the update is
+ * HOT (as it nearly always is, the page being pruned first): the index
+ * entries are made only for a version that left its page.
+ */
+static void
+update_checkpoint_tuple(Relation rel, ItemPointer otid, HeapTuple tup)
+{
+	bool		need_index;
+	CatalogIndexState indstate;
+	TupleTableSlot *slot;
+	int			i;
+
+#if PG_VERSION_NUM >= 160000
+	TU_UpdateIndexes update_indexes;
+
+	simple_heap_update(rel, otid, tup, &update_indexes);
+	need_index = (update_indexes != TU_None);
+#else
+	simple_heap_update(rel, otid, tup);
+	need_index = !HeapTupleIsHeapOnly(tup);
+#endif
+	if (!need_index)
+		return;
+
+	indstate = CatalogOpenIndexes(rel);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(tup, slot, false);
+	for (i = 0; i < indstate->ri_NumIndices; i++)
+	{
+		IndexInfo  *ii = indstate->ri_IndexRelationInfo[i];
+		Relation	idx = indstate->ri_IndexRelationDescs[i];
+		Datum		values[INDEX_MAX_KEYS];
+		bool		isnull[INDEX_MAX_KEYS];
+
+		/* plain column indexes only (the table is ours): no EState needed */
+		Assert(ii->ii_Expressions == NIL && ii->ii_Predicate == NIL);
+		FormIndexDatum(ii, slot, NULL, values, isnull);
+#if PG_VERSION_NUM >= 140000
+		index_insert(idx, values, isnull, &tup->t_self, rel,
+					 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, ii);
+#else
+		index_insert(idx, values, isnull, &tup->t_self, rel,
+					 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 ii);
+#endif
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	CatalogCloseIndexes(indstate);
+}
+
+/*
  * Write the checkpoint row in the current transaction: the VGTID (NULL:
  * keep old_vgtid, the saved one) and the copy_completed flag.
  */
@@ -246,7 +300,7 @@ checkpoint_write(Checkpoint *cp, bytea *vgtid, bytea *old_vgtid,
 	values[3] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	nulls[3] = false;
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-	CatalogTupleUpdate(rel, &otid, tup);
+	update_checkpoint_tuple(rel, &otid, tup);
 	cp->pending_tid = tup->t_self;
 	cp->pending = true;
 	cp->pending_copy_completed = copy_completed;
