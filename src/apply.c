@@ -82,7 +82,6 @@ apply_begin(ApplyState *state)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "applying a source transaction");
 
 	if (state->rels == NULL)
 	{
@@ -912,7 +911,6 @@ apply_commit(ApplyState *state)
 	MemoryContextSwitchTo(state->msgcxt);
 	MemoryContextReset(state->txncxt);
 	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
 /* Forget the open transaction after an error (the caller aborts it). */

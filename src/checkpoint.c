@@ -55,6 +55,9 @@
 #define Anum_checkpoint_updated_at		4
 #define Natts_checkpoint				4
 
+/* prune the checkpoint row's page every this many writes */
+#define CHECKPOINT_PRUNE_EVERY			8
+
 static void
 spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 		 const char *nulls, bool read_only, int expected)
@@ -283,12 +286,15 @@ checkpoint_write(Checkpoint *cp, bytea *vgtid, bytea *old_vgtid,
 	 * version behind until the page is full and the next version moves to a
 	 * new page (one new page per few dozen transactions until autovacuum
 	 * comes).  With pruning the row stays on its page and updates are HOT.
+	 * A page holds a few dozen versions: looking every few writes is enough.
 	 */
+	if (++cp->writes_since_prune >= CHECKPOINT_PRUNE_EVERY)
 	{
 		Buffer		buf = ReadBuffer(rel, ItemPointerGetBlockNumber(&otid));
 
 		heap_page_prune_opt(rel, buf);
 		ReleaseBuffer(buf);
+		cp->writes_since_prune = 0;
 	}
 
 	values[0] = Int32GetDatum(cp->stream_id);

@@ -45,6 +45,7 @@ typedef struct Checkpoint
 	bool		pending;
 	bool		copy_completed;
 	bool		pending_copy_completed;
+	int			writes_since_prune;
 } Checkpoint;
 
 /* Read a stream definition (in a transaction); NULL if it does not exist. */

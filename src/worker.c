@@ -786,6 +786,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	ErrorContextCallback errcallback;
 	MemoryContext old;
 	TimestampTz last_recheck;
+	bool		busy = false;	/* reported as running (pg_stat_activity) */
 
 	old = MemoryContextSwitchTo(sessioncxt);
 	apply->stream_id = stream_id;
@@ -880,6 +881,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 
 	MemoryContextSwitchTo(apply->msgcxt);
 	last_recheck = GetCurrentTimestamp();
+	pgstat_report_activity(STATE_IDLE, NULL);
 	for (;;)
 	{
 		Vtgate__VStreamResponse *resp;
@@ -901,6 +903,12 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 				break;
 			if (!apply->in_txn)
 			{
+				/* a poll interval without data: idle (not once per txn) */
+				if (busy)
+				{
+					pgstat_report_activity(STATE_IDLE, NULL);
+					busy = false;
+				}
 				pgstat_report_stat(false);
 				if (TimestampDifferenceExceeds(last_recheck, GetCurrentTimestamp(),
 											   WORKER_RECHECK_MS))
@@ -920,6 +928,11 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 		}
 
 		ws->received_at = GetCurrentTimestamp();
+		if (!busy)
+		{
+			pgstat_report_activity(STATE_RUNNING, "applying changes from VTGate");
+			busy = true;
+		}
 		for (i = 0; i < resp->n_events; i++)
 		{
 			MemoryContextSwitchTo(apply->msgcxt);
