@@ -208,8 +208,7 @@ get_rel(ApplyState *state, ApplyMapping *m)
 
 	ar->scratch = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
 	ar->nslots = ar->simple ? 0 : Max(vstream_insert_batch_size, 1);
-	ar->buffer = palloc0(sizeof(TupleTableSlot *) * Max(ar->nslots, 1));
-	ar->slotdesc = CreateTupleDescCopy(desc);
+	ar->buffer = NULL;			/* see insert_buffer() */
 	ar->defexprs = palloc0(sizeof(ExprState *) * natts);
 	ar->defbuilt = palloc0(sizeof(bool) * natts);
 	/* lookup state (slots, key scans) is built when a lookup needs it */
@@ -242,6 +241,94 @@ prepare_lookups(ApplyRel *ar)
 	/* last: it marks the set as built */
 	ar->localslot = table_slot_create(ar->rel, &ar->estate->es_tupleTable);
 	MemoryContextSwitchTo(old);
+}
+
+/* Can slots made for descriptor "a" hold rows of "b"? */
+static bool
+same_row_shape(TupleDesc a, TupleDesc b)
+{
+	int			i;
+
+	if (a->natts != b->natts)
+		return false;
+	for (i = 0; i < a->natts; i++)
+	{
+		Form_pg_attribute x = TupleDescAttr(a, i);
+		Form_pg_attribute y = TupleDescAttr(b, i);
+
+		if (x->atttypid != y->atttypid || x->atttypmod != y->atttypmod ||
+			x->attlen != y->attlen || x->attbyval != y->attbyval ||
+			x->attalign != y->attalign || x->attstorage != y->attstorage ||
+			x->attisdropped != y->attisdropped)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The insert buffer of a relation in this transaction: the slots of its
+ * session-lifetime pool, (re)built when missing or when the mirror's row
+ * shape or the batch size changed.
+ */
+static TupleTableSlot **
+insert_buffer(ApplyState *state, ApplyRel *ar)
+{
+	ApplySlotPool *pool;
+	bool		found;
+	TupleDesc	desc = RelationGetDescr(ar->rel);
+
+	if (state->slot_pools == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ApplySlotPool);
+		ctl.hcxt = state->sessioncxt;
+		state->slot_pools = hash_create("vstream_fdw insert slots", 16, &ctl,
+										HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	pool = hash_search(state->slot_pools, &ar->relid, HASH_ENTER, &found);
+	if (found && (pool->maxslots != ar->nslots || !same_row_shape(pool->desc, desc)))
+	{
+		MemoryContextDelete(pool->cxt);
+		found = false;
+	}
+	if (!found)
+	{
+		MemoryContext old;
+
+		pool->cxt = AllocSetContextCreate(state->sessioncxt,
+										  "vstream_fdw insert slots",
+										  ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(pool->cxt);
+		/* unpinned copy: pinning a descriptor per slot is costly */
+		pool->desc = CreateTupleDescCopy(desc);
+		pool->maxslots = ar->nslots;
+		pool->slots = palloc0(sizeof(TupleTableSlot *) * ar->nslots);
+		MemoryContextSwitchTo(old);
+	}
+	return pool->slots;
+}
+
+/* A buffer slot of the relation's pool, made on first use. */
+static TupleTableSlot *
+buffer_slot(ApplyState *state, ApplyRel *ar, int i)
+{
+	ApplySlotPool *pool;
+
+	if (ar->buffer[i] == NULL)
+	{
+		MemoryContext old;
+
+		pool = hash_search(state->slot_pools, &ar->relid, HASH_FIND, NULL);
+		Assert(pool != NULL && pool->slots == ar->buffer);
+		old = MemoryContextSwitchTo(pool->cxt);
+		ar->buffer[i] = MakeSingleTupleTableSlot(pool->desc,
+												 table_slot_callbacks(ar->rel));
+		MemoryContextSwitchTo(old);
+	}
+	return ar->buffer[i];
 }
 
 /* Default value of a mirror attribute the source does not send. */
@@ -668,16 +755,9 @@ insert_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 	if (ar->has_constraints)
 		ExecConstraints(ar->rri, ar->scratch, ar->estate);
 
-	if (ar->buffer[ar->nbuffered] == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(ar->estate->es_query_cxt);
-
-		ar->buffer[ar->nbuffered] =
-			ExecAllocTableSlot(&ar->estate->es_tupleTable, ar->slotdesc,
-							   table_slot_callbacks(ar->rel));
-		MemoryContextSwitchTo(old);
-	}
-	slot = ar->buffer[ar->nbuffered];
+	if (ar->buffer == NULL)
+		ar->buffer = insert_buffer(state, ar);
+	slot = buffer_slot(state, ar, ar->nbuffered);
 	ExecCopySlot(slot, ar->scratch);
 	ar->nbuffered++;
 	ar->counters = sh;

@@ -67,6 +67,21 @@ typedef struct ApplyMapping
 	int		   *cell_lengths;
 } ApplyMapping;
 
+/*
+ * Insert buffer slots of one mirror, kept for the session: a copy phase
+ * commits every batch, and making a batch's worth of slots per transaction
+ * cost as much as a tenth of the copy.  Rebuilt when the mirror's row shape
+ * changes.
+ */
+typedef struct ApplySlotPool
+{
+	Oid			relid;			/* hash key */
+	MemoryContext cxt;			/* the slots and their tuples */
+	TupleDesc	desc;			/* unpinned copy the slots were made for */
+	int			maxslots;
+	TupleTableSlot **slots;		/* made on first use */
+} ApplySlotPool;
+
 /* Executor state of one mirror relation in the open transaction. */
 typedef struct ApplyRel
 {
@@ -84,9 +99,9 @@ typedef struct ApplyRel
 	TupleTableSlot *localslot;	/* table slot, found rows */
 	TupleTableSlot *scanslot;	/* table slot, key scans */
 	TupleTableSlot *newslot;	/* virtual, update result */
-	TupleTableSlot **buffer;	/* materialized rows waiting for insertion */
-	TupleDesc	slotdesc;		/* unpinned copy of the descriptor, for buffer
-								 * slots (pinning one per slot is costly) */
+	TupleTableSlot **buffer;	/* materialized rows waiting for insertion;
+								 * NULL until the first insert (from the
+								 * relation's ApplySlotPool) */
 	int			nbuffered;
 	int			nslots;
 	BulkInsertState bistate;
@@ -111,6 +126,7 @@ typedef struct ApplyState
 	MemoryContext msgcxt;		/* current while handling events */
 	HTAB	   *mappings;
 	HTAB	   *rels;			/* ApplyRel of the open transaction, by relid */
+	HTAB	   *slot_pools;		/* ApplySlotPool by relid, for the session */
 	ApplyRel   *last_rel;		/* most recently opened */
 	bool		in_txn;
 	bool		cid_used;		/* written since the last CCI */

@@ -167,7 +167,8 @@ sub bench_copy
 	my @ratios;
 	for my $run (1 .. $repeat)
 	{
-		my $sim = VStreamSim->start(generate => "copy:$copy_rows");
+		# as in (b), the test VTGate encodes the rows before it serves them
+		my $sim = VStreamSim->start(generate => "copy:$copy_rows,prerender=1");
 		my $port = $sim->port;
 		$node->safe_psql('postgres', qq{
 			SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;

@@ -598,7 +598,6 @@ class BenchGen:
         # prerender=1: encode the replication backlog (txns) before serving, so
         # that a benchmark measures the client, not this generator
         self.prerender = opts.get("prerender", "0") not in ("0", "")
-        self.prerendered = None
         self.copy_rows = None
         ntx = int(opts.get("txns", 0))
         nbig = int(opts.get("bigtxn", 0))
@@ -717,14 +716,20 @@ class BenchGen:
             k = vgtid_key(v)
             if k not in self.positions:
                 self.preamble_pos[k] = j
+        # step index -> (index after the range, chunks): a fresh copy and the
+        # replication backlog, each rendered with a context of its own
+        self.prerendered = {}
+        if self.prerender and self.mark:
+            self.prerendered[0] = (self.mark, self._prerender(0, self.mark))
         if self.prerender and self.ntx:
-            self._prerender()
+            self.prerendered[self.mark] = (self.mark + self.ntx,
+                                           self._prerender(self.mark, self.mark + self.ntx))
 
-    def _prerender(self):
-        """gRPC-framed responses of the txns steps, in ~64 KiB chunks."""
+    def _prerender(self, lo, hi):
+        """gRPC-framed responses of steps lo..hi-1, in ~64 KiB chunks."""
         ctx = StreamCtx(None)
         chunks, parts, size = [], [], 0
-        for i in range(self.mark, self.mark + self.ntx):
+        for i in range(lo, hi):
             fr = grpc_frame(self.render(i, ctx))
             parts.append(fr)
             size += len(fr)
@@ -733,7 +738,7 @@ class BenchGen:
                 parts, size = [], 0
         if parts:
             chunks.append((len(parts), b"".join(parts)))
-        self.prerendered = chunks
+        return chunks
 
     def step_shard(self, i):
         if i < self.mark:
@@ -1089,13 +1094,17 @@ class BenchGen:
             return
         for raw in preamble:
             yield ("msg", raw)
-        if self.prerendered is not None and start == self.mark:
-            # the whole backlog, as encoded at start-up (first FIELD included)
-            for count, framed in self.prerendered:
-                yield ("framed", framed, count)
-            start = self.mark + self.ntx
-        for i in range(start, self.n_steps):
+        i = start
+        while i < self.n_steps:
+            pre = self.prerendered.get(i)
+            if pre is not None:
+                # a range as encoded at start-up (its FIELD events included)
+                for count, framed in pre[1]:
+                    yield ("framed", framed, count)
+                i = pre[0]
+                continue
             yield ("msg", self.render(i, ctx))
+            i += 1
 
 
 # --------------------------------------------------------------------------
@@ -1799,7 +1808,7 @@ def main(argv=None):
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--scenario")
-    ap.add_argument("--generate", help="copy:N[,batch=B,txns=M] | txns:N[,prerender=1] | bigtxn:N[,per_resp=500]")
+    ap.add_argument("--generate", help="copy:N[,batch=B,txns=M] | txns:N | bigtxn:N[,per_resp=500]; prerender=1: encode at start-up")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--tls-client-ca")
