@@ -6,9 +6,10 @@
  * The checkpoint row of a stream (vstream_fdw.checkpoint) is rewritten once
  * per applied source transaction, in that transaction.  To keep that cheap
  * the worker remembers the row's TID and writes a new version directly
- * (CatalogTupleUpdate, after pruning the page so that the update stays
- * HOT and the table does not grow) instead of running SQL.  Everything else here is rare
- * and uses SPI with parameters.
+ * instead of running SQL: a heap update, HOT because the row's page is
+ * pruned every few writes (so the table does not grow either), with index
+ * entries only for a version that had to leave its page.  Everything else
+ * here is rare and uses SPI with parameters.
  *
  * Also the SQL-callable position helpers of the install script:
  * _start_position() and vgtid_to_jsonb().
