@@ -289,24 +289,31 @@ insert_buffer(ApplyState *state, ApplyRel *ar)
 										HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	pool = hash_search(state->slot_pools, &ar->relid, HASH_ENTER, &found);
-	if (found && (pool->maxslots != ar->nslots || !same_row_shape(pool->desc, desc)))
-	{
-		MemoryContextDelete(pool->cxt);
-		found = false;
-	}
 	if (!found)
+		pool->cxt = NULL;
+	if (pool->cxt != NULL &&
+		(pool->maxslots != ar->nslots || !same_row_shape(pool->desc, desc)))
 	{
+		MemoryContext cxt = pool->cxt;
+
+		pool->cxt = NULL;
+		MemoryContextDelete(cxt);
+	}
+	if (pool->cxt == NULL)
+	{
+		MemoryContext cxt;
 		MemoryContext old;
 
-		pool->cxt = AllocSetContextCreate(state->sessioncxt,
-										  "vstream_fdw insert slots",
-										  ALLOCSET_DEFAULT_SIZES);
-		old = MemoryContextSwitchTo(pool->cxt);
+		cxt = AllocSetContextCreate(state->sessioncxt, "vstream_fdw insert slots",
+									ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(cxt);
 		/* unpinned copy: pinning a descriptor per slot is costly */
 		pool->desc = CreateTupleDescCopy(desc);
 		pool->maxslots = ar->nslots;
 		pool->slots = palloc0(sizeof(TupleTableSlot *) * ar->nslots);
 		MemoryContextSwitchTo(old);
+		/* last: a pool with a context is complete */
+		pool->cxt = cxt;
 	}
 	return pool->slots;
 }

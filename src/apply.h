@@ -76,7 +76,7 @@ typedef struct ApplyMapping
 typedef struct ApplySlotPool
 {
 	Oid			relid;			/* hash key */
-	MemoryContext cxt;			/* the slots and their tuples */
+	MemoryContext cxt;			/* the slots and their tuples; NULL: not built */
 	TupleDesc	desc;			/* unpinned copy the slots were made for */
 	int			maxslots;
 	TupleTableSlot **slots;		/* made on first use */
