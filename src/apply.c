@@ -72,27 +72,32 @@
 
 static void flush_inserts(ApplyState *state, ApplyRel *ar);
 
+/* A hash table keyed by relation OID, for the session. */
+static HTAB *
+session_relid_hash(ApplyState *state, const char *name, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = entrysize;
+	ctl.hcxt = state->sessioncxt;
+	return hash_create(name, 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 /* Start the PostgreSQL transaction of a source transaction. */
 void
 apply_begin(ApplyState *state)
 {
-	HASHCTL		ctl;
-
 	Assert(!state->in_txn);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 
+	/* for the session; entries are removed when their transaction ends */
 	if (state->rels == NULL)
-	{
-		/* for the session; entries are removed when their transaction ends */
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(ApplyRel);
-		ctl.hcxt = state->sessioncxt;
-		state->rels = hash_create("vstream_fdw apply relations", 16, &ctl,
-								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		state->rels = session_relid_hash(state, "vstream_fdw apply relations",
+										 sizeof(ApplyRel));
 	Assert(hash_get_num_entries(state->rels) == 0);
 	state->last_rel = NULL;
 	state->in_txn = true;
@@ -278,16 +283,8 @@ insert_buffer(ApplyState *state, ApplyRel *ar)
 	TupleDesc	desc = RelationGetDescr(ar->rel);
 
 	if (state->slot_pools == NULL)
-	{
-		HASHCTL		ctl;
-
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(ApplySlotPool);
-		ctl.hcxt = state->sessioncxt;
-		state->slot_pools = hash_create("vstream_fdw insert slots", 16, &ctl,
-										HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		state->slot_pools = session_relid_hash(state, "vstream_fdw insert slots",
+											   sizeof(ApplySlotPool));
 	pool = hash_search(state->slot_pools, &ar->relid, HASH_ENTER, &found);
 	if (!found)
 		pool->cxt = NULL;
