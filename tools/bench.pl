@@ -169,13 +169,10 @@ sub bench_copy
 	{
 		# as in (b), the test VTGate encodes the rows before it serves them
 		my $sim = VStreamSim->start(generate => "copy:$copy_rows,prerender=1");
-		my $port = $sim->port;
 		$node->safe_psql('postgres', qq{
 			SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
-			DROP SERVER IF EXISTS bench CASCADE;
 			DROP TABLE IF EXISTS public.bench_copy;
-			CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
-			  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');});
+			${\ $sim->server_sql('bench') }});
 		$node->safe_psql('postgres', 'CHECKPOINT');
 		my $t0 = time();
 		$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench')});
@@ -229,12 +226,9 @@ sub bench_txns
 		# the test VTGate encodes the backlog before it serves it, so that
 		# its own (Python) work does not compete with the worker for CPU
 		my $sim = VStreamSim->start(generate => "txns:$txns,prerender=1");
-		my $port = $sim->port;
 		$node->safe_psql('postgres', qq{
 			SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
-			DROP SERVER IF EXISTS bench CASCADE;
-			CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
-			  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');
+			${\ $sim->server_sql('bench') }
 			CHECKPOINT;});
 		$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench', start => 'current')});
 		# the k-th transaction inserts id 10^9 + k - 1, in order: max(id)

@@ -168,6 +168,17 @@ sub _launch
 }
 
 sub port { return $_[0]->{port}; }
+
+# SQL that (re)creates foreign server NAME for this test VTGate, keyspace
+# KEYSPACE (default: NAME): "${\ $sim->server_sql('bench') }" in a qq{}.
+sub server_sql
+{
+	my ($self, $name, $keyspace) = @_;
+	$keyspace //= $name;
+	return qq{DROP SERVER IF EXISTS $name CASCADE;
+		CREATE SERVER $name FOREIGN DATA WRAPPER vstream_fdw
+		  OPTIONS (host '127.0.0.1', port '$self->{port}', keyspace '$keyspace');};
+}
 sub pid { return $_[0]->{pid}; }
 sub request_log { return $_[0]->{request_log}; }
 sub stderr_file { return $_[0]->{stderr_file}; }

@@ -6,6 +6,7 @@
 #   $vt->reset_sample_data;
 #   my $node = $vt->pg_node('e2e');               # PostgreSQL::Test::Cluster, extension created
 #   $vt->create_server($node, 'customer');        # server named after the keyspace
+#   my $node = $vt->sample_node('e2e');           # ... or both, a server per sample keyspace
 #   $node->safe_psql('postgres', "SELECT vstream_fdw.create_stream('customer')");
 #   $vt->wait_replicating($node, 'customer');
 #   $vt->mysql('customer', "insert into customer values (10, 'x')");
@@ -470,6 +471,18 @@ sub pg_node
 			($o{extra_conf} // ''), ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION vstream_fdw');
+	return $node;
+}
+
+# A node for the sample keyspaces: quick reconnects (restart_interval 200 ms,
+# at most 2 s) and a server per keyspace, named after it.
+sub sample_node
+{
+	my ($self, $name) = @_;
+	my $node = $self->pg_node($name, extra_conf => join("\n",
+			'vstream_fdw.restart_interval = 200',
+			'vstream_fdw.max_restart_interval = 2000'));
+	$self->create_server($node, $_) for sort keys %SAMPLE_COLUMNS;
 	return $node;
 }
 

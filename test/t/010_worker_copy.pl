@@ -17,7 +17,6 @@ my $node = VStreamTest::new_node('worker_copy', preload => 1,
 	conf => "restart_after_crash = on\nvstream_fdw.restart_interval = 100\nvstream_fdw.max_restart_interval = 2000\n");
 
 my $sim = VStreamSim->start(scenario => 'copy_two_shards.json');
-my $port = $sim->port;
 
 # Final state of the scenario (checked against an independent replay of it).
 my %expected = (
@@ -86,8 +85,7 @@ sub worker_pid
 }
 
 $node->safe_psql('postgres', qq{
-	CREATE SERVER customer FOREIGN DATA WRAPPER vstream_fdw
-	  OPTIONS (host '127.0.0.1', port '$port', keyspace 'customer');
+	${\ $sim->server_sql('customer') }
 	SELECT vstream_fdw.create_stream('customer');
 });
 wait_caught_up('copy + replication');

@@ -47,11 +47,8 @@ sub run_with_fault
 {
 	my ($label, @faults) = @_;
 	my $sim = VStreamSim->start(scenario => 'copy_two_shards.json', faults => \@faults);
-	my $port = $sim->port;
 	$node->safe_psql('postgres', qq{
-		DROP SERVER IF EXISTS customer CASCADE;
-		CREATE SERVER customer FOREIGN DATA WRAPPER vstream_fdw
-		  OPTIONS (host '127.0.0.1', port '$port', keyspace 'customer');
+		${\ $sim->server_sql('customer') }
 		SELECT vstream_fdw.create_stream('customer');
 	});
 	my $ok = $node->poll_query_until('postgres',
@@ -103,11 +100,8 @@ cmp_ok($copy_restarts, '>=', 8, "per-shard copy restarts exercised ($copy_restar
 {
 	my $sim = VStreamSim->start(scenario => 'copy_two_shards.json',
 		faults => ['status:5,code=3,message=bad vgtid']);
-	my $port = $sim->port;
 	$node->safe_psql('postgres', qq{
-		DROP SERVER IF EXISTS customer CASCADE;
-		CREATE SERVER customer FOREIGN DATA WRAPPER vstream_fdw
-		  OPTIONS (host '127.0.0.1', port '$port', keyspace 'customer');
+		${\ $sim->server_sql('customer') }
 		SELECT vstream_fdw.create_stream('customer');
 	});
 	ok($node->poll_query_until('postgres',
@@ -126,11 +120,8 @@ cmp_ok($copy_restarts, '>=', 8, "per-shard copy restarts exercised ($copy_restar
 	my $n = 20000;
 	my $sim = VStreamSim->start(generate => "bigtxn:$n,per_resp=500",
 		faults => ['delay:10,seconds=1,once', 'close:30,once']);
-	my $port = $sim->port;
 	$node->safe_psql('postgres', qq{
-		DROP SERVER IF EXISTS bench CASCADE;
-		CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
-		  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');
+		${\ $sim->server_sql('bench') }
 		SELECT vstream_fdw.create_stream('bench', start => 'copy');
 	});
 	my %seen;

@@ -14,10 +14,8 @@ use VStreamTest;
 my $rows = $ENV{VSTREAM_BIGTXN_ROWS} // 1_000_000;
 my $node = VStreamTest::new_node('worker_memory', preload => 1);
 my $sim = VStreamSim->start(generate => "bigtxn:$rows,per_resp=500");
-my $port = $sim->port;
 $node->safe_psql('postgres', qq{
-	CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
-	  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');
+	${\ $sim->server_sql('bench') }
 	SELECT vstream_fdw.create_stream('bench');
 });
 

@@ -125,10 +125,8 @@ print $fh JSON::PP->new->canonical->pretty->encode($scenario);
 close $fh;
 
 my $sim = VStreamSim->start(scenario => $file);
-my $port = $sim->port;
 $node->safe_psql('postgres', qq{
-	CREATE SERVER pimg FOREIGN DATA WRAPPER vstream_fdw
-	  OPTIONS (host '127.0.0.1', port '$port', keyspace '$ks');
+	${\ $sim->server_sql('pimg', $ks) }
 	SELECT vstream_fdw.create_stream('pimg', start => 'current');
 });
 

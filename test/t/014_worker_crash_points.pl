@@ -150,11 +150,8 @@ sub start_stream
 {
 	my ($sim, $start) = @_;
 	$start //= 'copy';
-	my $port = $sim->port;
 	$node->safe_psql('postgres', qq{
-		DROP SERVER IF EXISTS bench CASCADE;
-		CREATE SERVER bench FOREIGN DATA WRAPPER vstream_fdw
-		  OPTIONS (host '127.0.0.1', port '$port', keyspace 'bench');
+		${\ $sim->server_sql('bench') }
 		SELECT vstream_fdw.create_stream('bench', start => '$start');
 	});
 }
@@ -252,10 +249,8 @@ for my $how ('kill', 'immediate')
 	ok($cc_at, "COPY_COMPLETED of -80 is response $cc_at");
 	my $sim = VStreamSim->start(scenario => 'copy_two_shards.json',
 		faults => [ 'delay:' . ($cc_at + 1) . ',seconds=8' ], name => 'phases');
-	my $port = $sim->port;
 	$node->safe_psql('postgres', qq{
-		CREATE SERVER customer FOREIGN DATA WRAPPER vstream_fdw
-		  OPTIONS (host '127.0.0.1', port '$port', keyspace 'customer');
+		${\ $sim->server_sql('customer') }
 		SELECT vstream_fdw.create_stream('customer');
 	});
 	my $phases = q{SELECT string_agg(shard || ':' || phase, ' ' ORDER BY shard)

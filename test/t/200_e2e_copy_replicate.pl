@@ -23,12 +23,7 @@ $vt->reset_sample_data;
 # enough corder rows for several copy batches on both shards
 $vt->load_corder(5000, 100_000);
 
-my $node = $vt->pg_node('e2e_copy', extra_conf => <<'EOF');
-vstream_fdw.restart_interval = 200
-vstream_fdw.max_restart_interval = 2000
-EOF
-$vt->create_server($node, 'customer');
-$vt->create_server($node, 'commerce');
+my $node = $vt->sample_node('e2e_copy');
 
 sub sql { my ($sql) = @_; return $node->safe_psql('postgres', $sql); }
 

@@ -29,12 +29,7 @@ my $FIRST = 1_000_000;
 $vt->reset_sample_data;
 $vt->load_corder($NLOAD, $FIRST);
 
-my $node = $vt->pg_node('e2e_crash', extra_conf => <<'EOF');
-vstream_fdw.restart_interval = 200
-vstream_fdw.max_restart_interval = 2000
-EOF
-$vt->create_server($node, 'customer');
-$vt->create_server($node, 'commerce');
+my $node = $vt->sample_node('e2e_crash');
 
 sub sql { my ($s) = @_; return $node->safe_psql('postgres', $s); }
 

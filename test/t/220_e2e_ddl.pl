@@ -22,12 +22,7 @@ my $wait = \&VitessCluster::wait_until;
 $vt->reset_sample_data;
 $vt->load_corder(2000, 100_000);
 
-my $node = $vt->pg_node('e2e_ddl', extra_conf => <<'EOF');
-vstream_fdw.restart_interval = 200
-vstream_fdw.max_restart_interval = 2000
-EOF
-$vt->create_server($node, 'customer');
-$vt->create_server($node, 'commerce');
+my $node = $vt->sample_node('e2e_ddl');
 
 sub sql { my ($s) = @_; return $node->safe_psql('postgres', $s); }
 

@@ -187,10 +187,8 @@ close $fh;
 
 my $sim = VStreamSim->start(scenario => $file);
 my $node = VStreamTest::new_node('types_sim', preload => 1, conf => "timezone = 'America/New_York'\n");
-my $port = $sim->port;
 $node->safe_psql('postgres', qq{
-	CREATE SERVER s8 FOREIGN DATA WRAPPER vstream_fdw
-	  OPTIONS (host '127.0.0.1', port '$port', keyspace '$KS');
+	${\ $sim->server_sql('s8', $KS) }
 	SELECT vstream_fdw.create_stream('s8', NULL, 's8', 'copy');
 });
 ok($node->poll_query_until('postgres',

@@ -78,19 +78,7 @@ end_drain
 cat "$TMP/resume.txt"
 
 sect "4. Column types: commerce.type_sample (temporary table), REPLICATION then COPY"
-cat <<'EOF'
-create table type_sample(
-  id int unsigned not null auto_increment primary key,
-  ti tinyint, si smallint, mi mediumint, i int, bi bigint, ubi bigint unsigned,
-  dec_c decimal(12,3), f float, d double, bt bit(10), b_bool boolean,
-  dt datetime(6), ts timestamp(3) null default null, da date, tm time(2), yr year,
-  ch char(5), vc varchar(20), vcb varbinary(20), bn binary(4),
-  tx text, bl blob, lt longtext, js json,
-  en enum('small','medium','large'), st set('a','b','c'),
-  lat1 varchar(10) character set latin1, uuidc uuid, inet6c inet6)
-EOF
-M commerce -e "drop table if exists type_sample" >/dev/null
-M commerce -e "create table type_sample(
+TYPE_SAMPLE_DDL="create table type_sample(
   id int unsigned not null auto_increment primary key,
   ti tinyint, si smallint, mi mediumint, i int, bi bigint, ubi bigint unsigned,
   dec_c decimal(12,3), f float, d double, bt bit(10), b_bool boolean,
@@ -99,6 +87,9 @@ M commerce -e "create table type_sample(
   tx text, bl blob, lt longtext, js json,
   en enum('small','medium','large'), st set('a','b','c'),
   lat1 varchar(10) character set latin1, uuidc uuid, inet6c inet6)"
+echo "$TYPE_SAMPLE_DDL"
+M commerce -e "drop table if exists type_sample" >/dev/null
+M commerce -e "$TYPE_SAMPLE_DDL"
 bg_drain "$TMP/types.txt" -keyspace commerce -tables type_sample
 M commerce -e "insert into type_sample(ti,si,mi,i,bi,ubi,dec_c,f,d,bt,b_bool,dt,ts,da,tm,yr,ch,vc,vcb,bn,tx,bl,lt,js,en,st,lat1,uuidc,inet6c) values
   (-128,-32768,-8388608,-2147483648,-9223372036854775808,18446744073709551615,-123456789.125,1.5,-2.25e100,b'1010101010',true,

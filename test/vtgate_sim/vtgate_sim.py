@@ -290,7 +290,41 @@ def preprocess(obj):
     return obj
 
 
-class ScenarioSource:
+class LogSource:
+    """What the scripted and the generated log share: resolving a request.
+
+    Subclasses provide preamble, mark, positions (VGTID key -> index of
+    the step that produced it), preamble_pos and _plan(); they may add
+    positions computed on demand with _position_index().
+    """
+
+    def resolve(self, req):
+        """-> (mode, preamble_list, start_index)"""
+        mode = classify_request(req)
+        if mode == "start":
+            return mode, [], 0
+        if mode == "current":
+            if not self.preamble:
+                raise GrpcError(INVALID_ARGUMENT, "%s has no current position" % self.kind)
+            return mode, [p[0] for p in self.preamble], self.mark
+        key = vgtid_key(req.vgtid)
+        if key in self.positions:
+            return "position", [], self.positions[key] + 1
+        i = self._position_index(req)
+        if i is not None:
+            return "position", [], i + 1
+        if key in self.preamble_pos:
+            j = self.preamble_pos[key]
+            return "position", [p[0] for p in self.preamble[j + 1:]], self.mark
+        plan = self._plan(req)
+        return "shards", plan, plan.min_start()
+
+    def _position_index(self, req):
+        """Index of the step whose VGTID the request names, beyond positions."""
+        return None
+
+
+class ScenarioSource(LogSource):
     kind = "scenario"
 
     def __init__(self, pb, path):
@@ -409,24 +443,6 @@ class ScenarioSource:
         for ev in out_events:
             r.events.add().CopyFrom(ev)
         return r.SerializeToString()
-
-    def resolve(self, req):
-        """-> (mode, preamble_list, start_index)"""
-        mode = classify_request(req)
-        if mode == "start":
-            return mode, [], 0
-        if mode == "current":
-            if not self.preamble:
-                raise GrpcError(INVALID_ARGUMENT, "scenario has no current position")
-            return mode, [p[0] for p in self.preamble], self.mark
-        key = vgtid_key(req.vgtid)
-        if key in self.positions:
-            return "position", [], self.positions[key] + 1
-        if key in self.preamble_pos:
-            j = self.preamble_pos[key]
-            return "position", [p[0] for p in self.preamble[j + 1:]], self.mark
-        plan = self._plan(req)
-        return "shards", plan, plan.min_start()
 
     def _plan(self, req):
         """Resolve each shard of the request on its own (see ShardPlan):
@@ -563,7 +579,7 @@ def enc_field(name, typ, table, database, column_length, charset, flags, column_
     return b
 
 
-class BenchGen:
+class BenchGen(LogSource):
     """Deterministic generated log for table bench(id bigint pk, name varchar(64),
     amount decimal(12,2), created datetime) on keyspace 'bench', shards -80 / 80-.
 
@@ -979,7 +995,7 @@ class BenchGen:
         return 0
 
     # ---- positions --------------------------------------------------
-    def _txn_index(self, req):
+    def _position_index(self, req):
         """Decode a txn position arithmetically (avoids a huge index)."""
         if not self.ntx:
             return None
@@ -1003,24 +1019,6 @@ class BenchGen:
         vg = self.pb.binlogdata.VGtid()
         vg.ParseFromString(self.enc_vgtid(self.state(i)))
         return i if vgtid_key(vg) == vgtid_key(req.vgtid) else None
-
-    def resolve(self, req):
-        mode = classify_request(req)
-        if mode == "start":
-            return mode, [], 0
-        if mode == "current":
-            return mode, [p[0] for p in self.preamble], self.mark
-        key = vgtid_key(req.vgtid)
-        if key in self.positions:
-            return "position", [], self.positions[key] + 1
-        i = self._txn_index(req)
-        if i is not None:
-            return "position", [], i + 1
-        if key in self.preamble_pos:
-            j = self.preamble_pos[key]
-            return "position", [p[0] for p in self.preamble[j + 1:]], self.mark
-        plan = self._plan(req)
-        return "shards", plan, plan.min_start()
 
     def _shard_start(self, sg):
         """Index of the first step of shard sg.shard for the entry sg, or None."""
