@@ -131,6 +131,12 @@ wait_for() {
 	done
 }
 
+# wait_job PID LOG WHAT : wait for a background job; on failure show the
+# end of its log and die.
+wait_job() {
+	wait "$1" || { tail -30 "$2" >&2; die "$3 failed"; }
+}
+
 TOPO=(--topo-implementation etcd2 --topo-global-server-address "127.0.0.1:$ETCD_PORT" --topo-global-root /vitess/global)
 VTCTLD=127.0.0.1:$VTCTLD_GRPC_PORT
 vtctl() { vtctldclient --server "$VTCTLD" "$@"; }
@@ -190,7 +196,7 @@ done
 
 for t in $TABLETS; do
 	uid=${t%%:*}
-	wait "${INITPID[$uid]}" || { tail -30 "$VTDATAROOT/logs/mysqlctl-$uid.log" >&2; die "mysqlctl init $uid failed"; }
+	wait_job "${INITPID[$uid]}" "$VTDATAROOT/logs/mysqlctl-$uid.log" "mysqlctl init $uid"
 done
 log "MariaDB instances up"
 
@@ -230,7 +236,7 @@ for t in $TABLETS; do
 done
 for t in $TABLETS; do
 	uid=${t%%:*}
-	wait "${PRSPID[$uid]}" || { tail -20 "$VTDATAROOT/logs/prs-$uid.log" >&2; die "PlannedReparentShard for tablet $uid failed"; }
+	wait_job "${PRSPID[$uid]}" "$VTDATAROOT/logs/prs-$uid.log" "PlannedReparentShard for tablet $uid"
 done
 
 # ---- schema + vschema ----------------------------------------------------
