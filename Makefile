@@ -14,8 +14,15 @@ PROTO_H = $(PROTO_C:.c=.h)
 SRCS = vstream_fdw.c $(sort $(wildcard src/*.c))
 OBJS = $(SRCS:.c=.o) $(PROTO_C:.c=.o)
 
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+# The install script of the current version is assembled from
+# sql/install/*.sql; each upgrade script from sql/upgrade/A--B/*.sql.  The
+# install scripts of earlier versions are kept as they shipped, in
+# sql/history/, so that ALTER EXTENSION ... UPDATE can be tested from them.
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
+UPGRADE_DIRS = $(sort $(wildcard sql/upgrade/*--*))
+UPGRADE_SCRIPTS = $(patsubst sql/upgrade/%,sql/$(EXTENSION)--%.sql,$(UPGRADE_DIRS))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_SCRIPTS)
+DATA = $(wildcard sql/history/$(EXTENSION)--*.sql)
 
 # Every sql/*.sql file except the built install script is a regression test.
 REGRESS = $(filter-out $(EXTENSION)--%,$(sort $(basename $(notdir $(wildcard sql/*.sql)))))
@@ -42,8 +49,12 @@ src/proto/%.pb-c.c src/proto/%.pb-c.h: proto/%.proto
 
 $(OBJS): $(PROTO_H) $(wildcard src/*.h)
 
-$(DATA_built): $(INSTALL_PARTS) $(EXTENSION).control
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 	cat $(INSTALL_PARTS) > $@
+
+.SECONDEXPANSION:
+$(UPGRADE_SCRIPTS): sql/$(EXTENSION)--%.sql: $$(sort $$(wildcard sql/upgrade/%/*.sql))
+	cat $(sort $(wildcard sql/upgrade/$*/*.sql)) > $@
 
 .PHONY: prove-check
 # TAP tests (worker, faults, end to end) against an installed extension.
