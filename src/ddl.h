@@ -124,6 +124,13 @@ typedef struct DdlAlterAction
 	char	   *charset;		/* CONVERT TO CHARACTER SET */
 	char	   *collation;		/* CONVERT TO ... COLLATE */
 	char	   *text;			/* the clause as written (for logs) */
+	/* added by the parser's implementation: */
+	bool		if_exists;		/* MariaDB DROP|CHANGE|MODIFY|RENAME COLUMN IF
+								 * EXISTS, DROP INDEX IF EXISTS: nothing
+								 * happens when the column does not exist */
+	bool		if_not_exists;	/* MariaDB ADD COLUMN IF NOT EXISTS: nothing
+								 * happens when the column exists */
+	char	   *reason;			/* DDL_ALTER_UNKNOWN: why */
 } DdlAlterAction;
 
 /* A qualified table name. */
@@ -144,7 +151,12 @@ typedef struct DdlRename
 typedef struct DdlStatement
 {
 	DdlKind		kind;
-	DdlTableName table;			/* CREATE, TRUNCATE, ALTER; first of DROP */
+	DdlTableName table;			/* CREATE, TRUNCATE, ALTER; first of DROP;
+								 * also for DDL_NO_DATA_EFFECT CREATE/DROP
+								 * INDEX, ANALYZE/OPTIMIZE/CHECK TABLE, and
+								 * for DDL_UNKNOWN when the statement was
+								 * about a table whose name was read (DROP
+								 * DATABASE: schema only) */
 	List	   *tables;			/* DROP TABLE: DdlTableName * */
 	List	   *renames;		/* RENAME TABLE: DdlRename *, in order */
 	List	   *actions;		/* ALTER TABLE: DdlAlterAction * */
@@ -158,6 +170,13 @@ typedef struct DdlStatement
 	bool		if_not_exists;	/* CREATE ... IF NOT EXISTS */
 	bool		temporary;		/* CREATE/DROP TEMPORARY TABLE (never
 								 * replicated as DDL, but say so) */
+	/* added by the parser's implementation: */
+	bool		or_replace;		/* MariaDB CREATE OR REPLACE TABLE: an
+								 * existing table of that name was dropped */
+	bool		columns_incomplete; /* CREATE TABLE ... [AS] SELECT: columns
+									 * holds only the explicitly defined
+									 * columns; the query's columns are
+									 * unknown (reason says so too) */
 	char	   *reason;			/* DDL_UNKNOWN / DDL_ALTER_UNKNOWN: why, for
 								 * logs ("unsupported statement CREATE
 								 * PROCEDURE", "unexpected token ...") */
