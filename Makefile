@@ -29,7 +29,7 @@ REGRESS = $(filter-out $(EXTENSION)--%,$(sort $(basename $(notdir $(wildcard sql
 REGRESS_OPTS = --load-extension=$(EXTENSION) --temp-instance=./tmp_check_regress
 
 PG_CONFIG ?= pg_config
-PG_CPPFLAGS = -Isrc -Isrc/proto $(shell pkg-config --cflags libnghttp2 libprotobuf-c openssl) \
+PG_CPPFLAGS = -Isrc -Isrc/proto -DVSTREAM_EXTENSION_VERSION=\"$(EXTVERSION)\" $(shell pkg-config --cflags libnghttp2 libprotobuf-c openssl) \
 	$(shell mysql_config --include 2>/dev/null)
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK = $(shell pkg-config --libs libnghttp2 libprotobuf-c openssl) \

@@ -61,6 +61,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "storage/lmgr.h"
 
 #include "apply.h"
 #include "vstream.h"
@@ -901,8 +902,22 @@ apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
 	uint64		inserted = 0;
 
 	Assert(state->in_txn);
+	if (m->skip && m->valid)
+		return;
+
+	/*
+	 * Lock the mirror before trusting the mapping: taking the lock processes
+	 * the invalidations of a concurrent ALTER TABLE on it (the relcache
+	 * callback then marks the mapping stale), so the mapping is never used
+	 * with a row layout it was not built for.
+	 */
+	if (m->valid && OidIsValid(m->relid) &&
+		hash_search(state->rels, &m->relid, HASH_FIND, NULL) == NULL)
+		LockRelationOid(m->relid, RowExclusiveLock);
 	if (!m->valid)
 		schema_prepare(state, m);
+	if (m->skip)
+		return;
 	ar = get_rel(state, m);
 
 	for (i = 0; i < ev->n_row_changes; i++)

@@ -45,13 +45,17 @@ typedef struct ApplyMapping
 	MemoryContext cxt;
 	char	   *keyspace;
 	char	   *shard;
-	char	   *table;			/* bare source table = mirror table name */
+	char	   *table;			/* bare source table name */
 	int			nfields;
 	Query__Field **fields;		/* copies */
 	bool		enum_strings;
 
 	/* resolved against the mirror; valid = false forces schema_prepare */
 	bool		valid;
+	bool		skip;			/* rows of this table are ignored (Vitess's
+								 * internal tables, a table to be copied
+								 * again, a dropped table) */
+	char	   *mirror_table;	/* mirror table name */
 	Oid			relid;
 	int			natts;			/* of the mirror */
 	AttrNumber *attnum;			/* per field: mirror attno, 0 = not mirrored */
@@ -132,7 +136,24 @@ typedef struct ApplyState
 	bool		cid_used;		/* written since the last CCI */
 	Checkpoint	checkpoint;
 	Oid			nspid;			/* target schema, once known */
+
+	/* schema changes (schema_change.c, copystate.c) */
+	List	   *recopy_tables;	/* source tables to copy again, from the
+								 * next session on (in sessioncxt) */
+	bool		recopy_new;		/* recopy_tables grew in this transaction */
+	bool		restart_session;	/* reconnect after this transaction */
+	List	   *strict_field_shards;	/* shards that sent a DDL statement
+										 * this stream did not recognise */
+	struct CopyTracker *copy;	/* per-shard copy progress (copystate.c) */
 } ApplyState;
+
+/* What a FIELD's column type means for the mirror column (schema.c). */
+typedef enum SchemaTypeDecision
+{
+	SCHEMA_TYPE_KEEP,			/* the mirror type holds every value */
+	SCHEMA_TYPE_WIDEN,			/* widen it with a cast that keeps values */
+	SCHEMA_TYPE_RECOPY			/* no cast keeps the values: copy again */
+} SchemaTypeDecision;
 
 /* apply.c */
 extern void apply_begin(ApplyState *state);
@@ -152,5 +173,9 @@ extern ApplyMapping *schema_get_mapping(ApplyState *state, const char *shard,
 extern void schema_prepare(ApplyState *state, ApplyMapping *m);
 extern void schema_invalidate_all(ApplyState *state);
 extern void schema_forget(void);
+extern void schema_invalidate_table(ApplyState *state, const char *table);
+extern SchemaTypeDecision schema_type_decision(Oid curtype, int32 curmod,
+											   const Query__Field *field,
+											   char **newtype);
 
 #endif							/* VSTREAM_APPLY_H */

@@ -51,6 +51,7 @@ static const VStreamOption valid_options[] = {
 	{"max_message_size", ForeignServerRelationId, false},
 	{"heartbeat_interval", ForeignServerRelationId, false},
 	{"invalid_values", ForeignServerRelationId, false},
+	{"drop_policy", ForeignServerRelationId, false},
 	{"mysql_port", ForeignServerRelationId, false},
 	{"user", UserMappingRelationId, false},
 	{"password", UserMappingRelationId, true},
@@ -160,6 +161,8 @@ static const int tls_values[] = {VSTREAM_TLS_DISABLE, VSTREAM_TLS_REQUIRE,
 VSTREAM_TLS_VERIFY_CA, VSTREAM_TLS_VERIFY_FULL};
 static const char *const invalid_names[] = {"error", "null", NULL};
 static const int invalid_values[] = {VSTREAM_INVALID_ERROR, VSTREAM_INVALID_NULL};
+static const char *const drop_policy_names[] = {"detach", "drop", NULL};
+static const int drop_policy_values[] = {0, 1};
 
 const char *
 options_tablet_type_name(int tablet_type)
@@ -228,6 +231,9 @@ apply_option(DefElem *def, VStreamServerOptions *opts)
 	else if (strcmp(name, "invalid_values") == 0)
 		opts->invalid_values = (VStreamInvalidValuePolicy)
 			parse_enum_option(def, invalid_names, invalid_values);
+	else if (strcmp(name, "drop_policy") == 0)
+		opts->drop_policy_drop = parse_enum_option(def, drop_policy_names,
+												   drop_policy_values) == 1;
 	else if (strcmp(name, "user") == 0)
 		opts->user = defGetString(def);
 	else if (strcmp(name, "password") == 0)

@@ -58,6 +58,8 @@ typedef struct VStreamServerOptions
 	int			heartbeat_interval; /* seconds, 0 = none */
 	VStreamInvalidValuePolicy invalid_values;
 	int			mysql_port;		/* VTGate MySQL protocol port (live scans) */
+	bool		drop_policy_drop;	/* DROP TABLE at the source drops the
+									 * mirror (default: detach and keep it) */
 
 	/* from the user mapping */
 	char	   *user;

@@ -5,18 +5,27 @@
  *
  * A FIELD event describes the columns of a source table as one shard
  * streams it.  The worker keeps the latest one per (shard, table) as an
- * ApplyMapping, which resolves each source column to the mirror attribute
- * of the same name (so users may add columns with defaults and indexes to
- * a mirror) and prepares the cell conversion for the mirror's column type.
+ * ApplyMapping, which resolves each source column to its mirror column
+ * (vstream_fdw.mirror_column, see mirror.c: names over 63 bytes, old names
+ * of renamed columns, dropped columns) and prepares the cell conversion for
+ * the mirror's column type.  Users may add columns with defaults, indexes
+ * and triggers to a mirror.
  *
  * The mirror is created on the first FIELD event of a table, in the target
  * schema, with the source primary key (PRI_KEY_FLAG) as its primary key.  A
- * later FIELD with a column the mirror lacks (ALTER TABLE ... ADD COLUMN at
- * the source) adds that column.  DDL is rare and runs through SPI in the
- * transaction that carries the FIELD event.
+ * later FIELD is reconciled with the mirror: a column the mirror lacks is
+ * added (a DDL the stream did not parse, or one made before the stream
+ * started), a column whose mirror type cannot hold the source's values is
+ * widened, or, if no cast keeps the values, the table is copied again.  A
+ * FIELD never narrows, drops or renames: in a sharded keyspace it may come
+ * from a shard that has not applied a DDL yet (DDL events do those, see
+ * schema_change.c).  DDL is rare and runs through SPI in the transaction
+ * that carries the event.
  *
  * A relcache callback marks the mappings of a mirror stale whenever the
- * mirror changes; they are resolved again before their next use.
+ * mirror changes; they are resolved again before their next use, after the
+ * lock on the mirror is taken (apply.c), so a concurrent local ALTER TABLE
+ * on a mirror is always seen.
  *
  * Copyright (c) 2026, vstream_fdw developers
  *
@@ -43,9 +52,14 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 
+#include "parser/parse_type.h"
+#include "catalog/pg_type.h"
+
 #include "apply.h"
 #include "convert.h"
+#include "copystate.h"
 #include "live.h"
+#include "mirror.h"
 #include "vstream.h"
 
 static ApplyState *callback_state = NULL;
@@ -83,11 +97,27 @@ schema_init(ApplyState *state)
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	last_mapping = NULL;
 	callback_state = state;
+	mirror_cache_init(state->sessioncxt);
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(schema_relcache_callback, (Datum) 0);
 		callback_registered = true;
 	}
+}
+
+/* Forget the mappings of one source table (it is to be copied again). */
+void
+schema_invalidate_table(ApplyState *state, const char *table)
+{
+	HASH_SEQ_STATUS seq;
+	ApplyMapping *m;
+
+	if (state->mappings == NULL)
+		return;
+	hash_seq_init(&seq, state->mappings);
+	while ((m = hash_seq_search(&seq)) != NULL)
+		if (strcmp(m->table, table) == 0)
+			m->valid = false;
 }
 
 /* The session's ApplyState is gone (error recovery). */
@@ -105,6 +135,7 @@ schema_invalidate_all(ApplyState *state)
 	ApplyMapping *m;
 
 	state->nspid = InvalidOid;
+	mirror_cache_reset();
 	if (state->mappings == NULL)
 		return;
 	hash_seq_init(&seq, state->mappings);
@@ -217,122 +248,105 @@ schema_field_event(ApplyState *state, Binlogdata__FieldEvent *fe)
 	return m;
 }
 
-static void spi_ddl(const char *sql);
+
+/* ---- column types ---- */
+
+/* Decimal digits an integer type needs (for numeric(p,s) containment). */
+static int
+int_digits(Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return 5;
+		case INT4OID:
+			return 10;
+		case INT8OID:
+			return 19;
+		default:
+			return 0;
+	}
+}
+
+static bool
+is_int(Oid t)
+{
+	return t == INT2OID || t == INT4OID || t == INT8OID;
+}
 
 /*
- * Run DDL in a subtransaction; on failure log it as a WARNING and return
- * false, leaving the transaction usable.
+ * Does a column of type (ct, cmod) hold every value of type (dt, dmod), with
+ * the value unchanged when PostgreSQL casts it?
  */
 static bool
-try_ddl(const char *sql)
+type_holds(Oid ct, int32 cmod, Oid dt, int32 dmod)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	if (ct == dt)
 	{
-		spi_ddl(sql);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
+		if (cmod == dmod || cmod < 0)
+			return true;
+		if (ct == NUMERICOID)
+		{
+			int			cp,
+						cs,
+						dp,
+						ds;
 
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		ereport(WARNING,
-				(errmsg("could not give new mirror columns the source's default: %s",
-						edata->message),
-				 errhint("Existing rows get NULL; run vstream_fdw.resync_stream() if that matters.")));
-		FreeErrorData(edata);
-		ok = false;
+			if (dmod < 0)
+				return false;
+			cp = ((cmod - VARHDRSZ) >> 16) & 0xffff;
+			cs = (cmod - VARHDRSZ) & 0xffff;
+			dp = ((dmod - VARHDRSZ) >> 16) & 0xffff;
+			ds = (dmod - VARHDRSZ) & 0xffff;
+			return cs >= ds && cp - cs >= dp - ds;
+		}
+		if (ct == TIMESTAMPOID || ct == TIMESTAMPTZOID || ct == VARCHAROID ||
+			ct == BPCHAROID || ct == VARBITOID)
+			return dmod >= 0 && cmod >= dmod;
+		return false;
 	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return ok;
+	if (is_int(ct) && is_int(dt))
+		return int_digits(ct) >= int_digits(dt);
+	if (ct == NUMERICOID && is_int(dt))
+	{
+		int			cp,
+					cs;
+
+		if (cmod < 0)
+			return true;
+		cp = ((cmod - VARHDRSZ) >> 16) & 0xffff;
+		cs = (cmod - VARHDRSZ) & 0xffff;
+		return cp - cs >= int_digits(dt);
+	}
+	if (ct == FLOAT8OID && (dt == FLOAT4OID || dt == INT2OID || dt == INT4OID))
+		return true;
+	if (ct == FLOAT4OID && dt == INT2OID)
+		return true;
+	/* integers and decimals have one text form in MySQL and PostgreSQL */
+	if (ct == TEXTOID && (is_int(dt) || dt == NUMERICOID || dt == VARCHAROID ||
+						  dt == BPCHAROID))
+		return true;
+	return false;
 }
 
-static void
-spi_ddl(const char *sql)
+SchemaTypeDecision
+schema_type_decision(Oid curtype, int32 curmod, const Query__Field *field,
+					 char **newtype)
 {
-	int			rc;
+	char	   *sql = convert_pg_type_sql(field);
+	Oid			dt;
+	int32		dmod;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute(sql, false, 0);
-	if (rc < 0)
-		elog(ERROR, "SPI_execute failed for \"%s\": %s", sql,
-			 SPI_result_code_string(rc));
-	SPI_finish();
-	CommandCounterIncrement();
+	*newtype = sql;
+	parseTypeString(sql, &dt, &dmod, NULL);
+	if (type_holds(curtype, curmod, dt, dmod))
+		return SCHEMA_TYPE_KEEP;
+	if (type_holds(dt, dmod, curtype, curmod))
+		return SCHEMA_TYPE_WIDEN;
+	return SCHEMA_TYPE_RECOPY;
 }
 
-static Oid
-ensure_schema(ApplyState *state)
-{
-	const char *schema = state->def->target_schema;
-	Oid			nsp;
-
-	nsp = get_namespace_oid(schema, true);
-	if (!OidIsValid(nsp))
-	{
-		spi_ddl(psprintf("CREATE SCHEMA IF NOT EXISTS %s",
-						 quote_identifier(schema)));
-		nsp = get_namespace_oid(schema, false);
-	}
-	state->nspid = nsp;
-	return nsp;
-}
-
-static void
-create_mirror(ApplyState *state, ApplyMapping *m)
-{
-	StringInfoData sql;
-	StringInfoData pk;
-	int			i;
-
-	initStringInfo(&sql);
-	initStringInfo(&pk);
-	appendStringInfo(&sql, "CREATE TABLE %s (",
-					 quote_qualified_identifier(state->def->target_schema, m->table));
-	for (i = 0; i < m->nfields; i++)
-	{
-		Query__Field *f = m->fields[i];
-
-		appendStringInfo(&sql, "%s%s %s", i > 0 ? ", " : "",
-						 quote_identifier(f->name), convert_pg_type_sql(f));
-		if (f->flags & VSTREAM_PRI_KEY_FLAG)
-			appendStringInfo(&pk, "%s%s", pk.len > 0 ? ", " : "",
-							 quote_identifier(f->name));
-	}
-	if (pk.len == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("source table \"%s.%s\" has no primary key",
-						m->keyspace, m->table),
-				 errdetail("Mirror tables are keyed by the source primary key."),
-				 errhint("Add a primary key to the source table, or leave it out of the stream's tables.")));
-	appendStringInfo(&sql, ", PRIMARY KEY (%s))", pk.data);
-	spi_ddl(sql.data);
-
-	resetStringInfo(&sql);
-	appendStringInfo(&sql, "COMMENT ON TABLE %s IS %s",
-					 quote_qualified_identifier(state->def->target_schema, m->table),
-					 quote_literal_cstr(psprintf("mirror of %s.%s, maintained by the vstream_fdw stream of server %s",
-												 m->keyspace, m->table,
-												 state->def->server_name)));
-	spi_ddl(sql.data);
-	ereport(LOG,
-			(errmsg("vstream_fdw created mirror table %s for %s.%s",
-					quote_qualified_identifier(state->def->target_schema, m->table),
-					m->keyspace, m->table)));
-}
+/* ---- resolving a FIELD against its mirror ---- */
 
 static int
 find_attribute(TupleDesc desc, const char *name)
@@ -386,79 +400,203 @@ default_is_portable(const Query__Field *f)
 	}
 }
 
-/* Add the source columns a mirror lacks; returns true if it did. */
+/*
+ * A source column the mirror lacks, seen in a FIELD event (a DDL this
+ * stream did not parse, or a stream started after it): add it.  Rows that
+ * exist at the source got the column's default without any row event; give
+ * the mirror's existing rows the same constant, read from information_schema
+ * through VTGate.  Returns false when that default could not be known and
+ * the table had rows (the caller then re-copies the table).
+ */
 static bool
-add_missing_columns(ApplyState *state, ApplyMapping *m, Oid relid)
+add_field_column(ApplyState *state, ApplyMapping *m, MirrorTable *mt,
+				 Query__Field *f, bool empty)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	StringInfoData sql;
-	StringInfoData plain;		/* the same without defaults */
-	int			i;
-	int			nadded = 0;
+	char	   *defval = NULL;
+	bool		defnull = false;
+	bool		known;
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "ALTER TABLE %s",
-					 quote_qualified_identifier(state->def->target_schema, m->table));
-	initStringInfo(&plain);
-	appendStringInfoString(&plain, sql.data);
-	for (i = 0; i < m->nfields; i++)
+	if (empty)
 	{
-		Query__Field *f = m->fields[i];
-
-		char	   *defval = NULL;
-		bool		defnull = false;
-
-		if (find_attribute(desc, f->name) != 0)
-			continue;
-		appendStringInfo(&sql, "%s ADD COLUMN IF NOT EXISTS %s %s",
-						 nadded > 0 ? "," : "",
-						 quote_identifier(f->name), convert_pg_type_sql(f));
-		appendStringInfo(&plain, "%s ADD COLUMN IF NOT EXISTS %s %s",
-						 nadded > 0 ? "," : "",
-						 quote_identifier(f->name), convert_pg_type_sql(f));
-
-		/*
-		 * Rows that exist at the source got the column's default without
-		 * any row event: give the mirror's existing rows the same constant
-		 * (PostgreSQL fills them without rewriting the table).
-		 */
-		if (default_is_portable(f) &&
-			live_column_default(state->opts, m->table, f->name, &defval, &defnull))
-		{
-			if (!defnull)
-				appendStringInfo(&sql, " DEFAULT %s", quote_literal_cstr(defval));
-		}
-		else
-			ereport(WARNING,
-					(errmsg("existing rows of mirror table %s get NULL in new column \"%s\"",
-							quote_qualified_identifier(state->def->target_schema, m->table),
-							f->name),
-					 errdetail("The column's default at the source could not be determined as a constant."),
-					 errhint("Run vstream_fdw.resync_stream() if the source filled existing rows with other values.")));
-		nadded++;
+		mirror_add_column(state->def, mt, f->name, convert_pg_type_sql(f), NULL);
+		return true;
 	}
-	table_close(rel, AccessShareLock);
-	if (nadded == 0)
-		return false;
-
-	apply_close_rels(state);
-	if (!try_ddl(sql.data))
-		spi_ddl(plain.data);
+	known = default_is_portable(f) &&
+		live_column_default(state->opts, m->table, f->name, &defval, &defnull);
+	mirror_add_column(state->def, mt, f->name, convert_pg_type_sql(f),
+					  known && !defnull ? defval : NULL);
 	ereport(LOG,
-			(errmsg("vstream_fdw added %d column(s) to mirror table %s", nadded,
-					quote_qualified_identifier(state->def->target_schema, m->table))));
-	return true;
+			(errmsg("vstream_fdw added column \"%s\" to mirror table %s%s",
+					f->name,
+					quote_qualified_identifier(state->def->target_schema, mt->table_name),
+					known ? "" : " (default unknown: the table will be copied again)")));
+	return known;
 }
 
 /*
- * Resolve a mapping against its mirror, creating the mirror or adding
- * columns first if needed.  Must run in a transaction.
+ * Bring the mirror's columns in line with a FIELD event: map every source
+ * column to its mirror column, add the ones the mirror lacks, widen the
+ * ones whose type cannot hold the source's values.  Returns false when the
+ * table must be copied again (a change no ALTER can express).
+ *
+ * A sharded keyspace applies a DDL shard by shard, so a FIELD may describe
+ * a table as it was before a change another shard already made: this never
+ * narrows a type, never drops a column and never brings back a dropped one
+ * (DDL events do those).  "reshape": the mirror is empty and being copied
+ * again, so its shape may simply become the FIELD's.
+ */
+static bool
+reconcile_columns(ApplyState *state, ApplyMapping *m, MirrorTable *mt,
+				  Oid relid, bool reshape)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		ok = true;
+	bool		empty = reshape;
+	bool		emptiness_known = reshape;
+	int			i;
+	List	   *drop = NIL;
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	for (i = 0; i < m->nfields; i++)
+	{
+		Query__Field *f = m->fields[i];
+		MirrorColumn *mc = mirror_find_column(mt, f->name);
+		int			att;
+		Form_pg_attribute attr;
+		char	   *newtype;
+
+		if (mc != NULL && mc->column == NULL && !reshape)
+			continue;			/* dropped at the source */
+		if (mc == NULL || mc->column == NULL)
+		{
+			char	   *pgname = mirror_pg_name(f->name);
+
+			if (find_attribute(desc, pgname) != 0)
+			{
+				/* a column of that name is there (0.1.0 mirrors) */
+				mirror_map_column(state->def->id, mt, f->name, pgname);
+				continue;
+			}
+			if (!emptiness_known)
+			{
+				empty = mirror_is_empty(state->def, mt);
+				emptiness_known = true;
+			}
+			table_close(rel, AccessShareLock);
+			apply_close_rels(state);
+			if (!add_field_column(state, m, mt, f, empty))
+				ok = false;
+			rel = table_open(relid, AccessShareLock);
+			desc = RelationGetDescr(rel);
+			continue;
+		}
+		att = find_attribute(desc, mc->column);
+		if (att == 0)
+			continue;			/* dropped from the mirror by its user */
+		attr = TupleDescAttr(desc, att - 1);
+		switch (schema_type_decision(attr->atttypid, attr->atttypmod, f, &newtype))
+		{
+			case SCHEMA_TYPE_KEEP:
+				if (!reshape)
+					break;
+				/* an empty table being copied again takes the new type */
+				if (strcmp(format_type_with_typemod(attr->atttypid, attr->atttypmod),
+						   newtype) == 0)
+					break;
+				/* FALLTHROUGH */
+			case SCHEMA_TYPE_WIDEN:
+			case SCHEMA_TYPE_RECOPY:
+				{
+					char	   *col = pstrdup(mc->column);
+					bool		widen = (att != 0 &&
+										 schema_type_decision(attr->atttypid, attr->atttypmod,
+															  f, &newtype) == SCHEMA_TYPE_WIDEN);
+
+					table_close(rel, AccessShareLock);
+					apply_close_rels(state);
+					if (!reshape && !widen)
+						ok = false;
+					ereport(LOG,
+							(errmsg("vstream_fdw changes the type of column %s of mirror table %s to %s%s",
+									quote_identifier(col),
+									quote_qualified_identifier(state->def->target_schema, mt->table_name),
+									newtype,
+									widen || reshape ? "" : " (the table will be copied again)")));
+					mirror_retype_column(state->def, mt, col, newtype, widen);
+					rel = table_open(relid, AccessShareLock);
+					desc = RelationGetDescr(rel);
+				}
+				break;
+		}
+	}
+
+	/* a table being copied again loses the source columns the FIELD lacks */
+	if (reshape)
+	{
+		foreach(lc, mt->columns)
+		{
+			MirrorColumn *mc = lfirst(lc);
+			bool		sent = false;
+
+			if (mc->column == NULL)
+				continue;
+			for (i = 0; i < m->nfields; i++)
+				if (pg_strcasecmp(m->fields[i]->name, mc->source) == 0 ||
+					strcmp(mirror_pg_name(m->fields[i]->name), mc->column) == 0)
+					sent = true;
+			if (!sent)
+				drop = lappend(drop, pstrdup(mc->source));
+		}
+	}
+	table_close(rel, AccessShareLock);
+	if (drop != NIL)
+		apply_close_rels(state);
+	foreach(lc, drop)
+		mirror_drop_column(state->def, mt, lfirst(lc));
+
+	/* and takes the FIELD's primary key */
+	if (reshape)
+	{
+		List	   *want = NIL;
+		List	   *have = mirror_primary_key(state->def, mt);
+		bool		same;
+
+		for (i = 0; i < m->nfields; i++)
+		{
+			MirrorColumn *mc;
+
+			if (!(m->fields[i]->flags & VSTREAM_PRI_KEY_FLAG))
+				continue;
+			mc = mirror_find_column(mt, m->fields[i]->name);
+			if (mc && mc->column)
+				want = lappend(want, mc->column);
+		}
+		same = list_length(want) == list_length(have);
+		if (same)
+		{
+			forboth(lc, want, lc2, have)
+				if (strcmp(lfirst(lc), lfirst(lc2)) != 0)
+				same = false;
+		}
+		if (!same && want != NIL)
+		{
+			apply_close_rels(state);
+			(void) mirror_set_primary_key(state->def, mt, want);
+		}
+	}
+	return ok;
+}
+
+/*
+ * Resolve a mapping against its mirror, creating the mirror or changing
+ * its columns first if needed.  Must run in a transaction.
  */
 void
 schema_prepare(ApplyState *state, ApplyMapping *m)
 {
-	Oid			nsp = ensure_schema(state);
+	MirrorTable *mt;
 	Oid			relid;
 	Relation	rel;
 	TupleDesc	desc;
@@ -466,19 +604,51 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 	Relation	idxrel;
 	AclResult	aclresult;
 	int			i;
+	bool		reshape = false;
 
-	relid = get_relname_relid(m->table, nsp);
+	m->skip = false;
+	if (mirror_is_internal_table(m->table) || recopy_pending(state, m->table))
+	{
+		/*
+		 * Vitess's own tables (online DDL) are never mirrored; a table whose
+		 * copy starts at the next session ignores changes until then.
+		 */
+		m->skip = true;
+		m->valid = true;
+		return;
+	}
+
+	(void) mirror_schema_oid(state->def);
+	state->nspid = get_namespace_oid(state->def->target_schema, false);
+	mt = mirror_get(state->def->id, m->table);
+	if (!mt->exists && mirror_was_detached(state->def->id, m->table))
+	{
+		/* dropped by another shard's DDL: this shard has not caught up */
+		m->skip = true;
+		m->valid = true;
+		return;
+	}
+	relid = mirror_relid(state->def, mt);
 	if (!OidIsValid(relid))
 	{
 		apply_close_rels(state);
-		create_mirror(state, m);
-		relid = get_relname_relid(m->table, nsp);
+		mirror_create(state->def, mt, m->keyspace, m->fields, m->nfields);
+		relid = mirror_relid(state->def, mt);
 		if (!OidIsValid(relid))
-			elog(ERROR, "mirror table \"%s\" not found after creating it", m->table);
+			elog(ERROR, "mirror table \"%s\" not found after creating it", mt->table_name);
 	}
 	else
-		(void) add_missing_columns(state, m, relid);
-	checkpoint_register_mirror(state->stream_id, m->table);
+	{
+		if (mt->state == MIRROR_COPYING)
+			reshape = mirror_is_empty(state->def, mt);
+		if (!reconcile_columns(state, m, mt, relid, reshape))
+		{
+			recopy_request(state, m->table);
+			m->skip = true;
+			m->valid = true;
+			return;
+		}
+	}
 
 	rel = table_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
@@ -486,7 +656,7 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("mirror \"%s.%s\" is not an ordinary table",
-						state->def->target_schema, m->table)));
+						state->def->target_schema, mt->table_name)));
 	aclresult = pg_class_aclcheck(relid, GetUserId(),
 								  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE);
 	if (aclresult != ACLCHECK_OK)
@@ -495,7 +665,7 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("mirror table \"%s.%s\" has row-level security enabled",
-						state->def->target_schema, m->table),
+						state->def->target_schema, mt->table_name),
 				 errhint("Disable row-level security on mirror tables, or let the stream run as a role that bypasses it.")));
 
 	m->pkindex = RelationGetPrimaryKeyIndex(rel);
@@ -505,7 +675,8 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("mirror table \"%s.%s\" has no primary key",
-						state->def->target_schema, m->table)));
+						state->def->target_schema, mt->table_name),
+				 errhint("Give the mirror table the primary key of its source table, or resync it with vstream_fdw.resync_table().")));
 
 	if (m->rcxt)
 		MemoryContextReset(m->rcxt);
@@ -516,6 +687,7 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 
 	m->relid = relid;
 	m->natts = desc->natts;
+	m->mirror_table = pstrdup(mt->table_name);
 	m->attnum = palloc0(sizeof(AttrNumber) * Max(m->nfields, 1));
 	m->att_field = palloc(sizeof(int) * Max(m->natts, 1));
 	for (i = 0; i < m->natts; i++)
@@ -523,18 +695,25 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 	m->cols = palloc0(sizeof(ConvertColumn) * Max(m->nfields, 1));
 	for (i = 0; i < m->nfields; i++)
 	{
-		int			att = find_attribute(desc, m->fields[i]->name);
+		MirrorColumn *mc = mirror_find_column(mt, m->fields[i]->name);
+		int			att;
 		Form_pg_attribute attr;
 
+		if (mc == NULL || mc->column == NULL)
+			continue;			/* dropped at the source */
+		att = find_attribute(desc, mc->column);
 		if (att == 0)
 			continue;			/* dropped from the mirror meanwhile */
 		attr = TupleDescAttr(desc, att - 1);
 		if (attr->attgenerated)
 			continue;
+		if (m->att_field[att - 1] >= 0)
+			continue;			/* an old and a new name in one FIELD */
 		m->attnum[i] = att;
 		m->att_field[att - 1] = i;
 		convert_column_init(&m->cols[i], m->fields[i], attr->atttypid,
 							attr->atttypmod);
+
 		/*
 		 * Vitess v20+ sets enum_set_string_values exactly when the table has
 		 * ENUM/SET columns; without it, ENUM/SET cells are ordinals/bitmasks.
@@ -554,7 +733,8 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("primary key of mirror table \"%s.%s\" uses a column the source does not send",
-							state->def->target_schema, m->table)));
+							state->def->target_schema, mt->table_name),
+					 errhint("Give the mirror table the primary key of its source table, or resync it with vstream_fdw.resync_table().")));
 		m->pk_fields[i] = m->att_field[att - 1];
 	}
 	index_close(idxrel, AccessShareLock);

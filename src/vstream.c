@@ -260,6 +260,16 @@ vstream_open(const VStreamServerOptions *opts, const VStreamRequestSpec *spec,
 	}
 	if (opts->cells)
 		flags.cells = opts->cells;
+	if (spec->tables_to_copy != NIL)
+	{
+		ListCell   *lc;
+		int			i = 0;
+
+		flags.n_tables_to_copy = list_length(spec->tables_to_copy);
+		flags.tables_to_copy = palloc(sizeof(char *) * flags.n_tables_to_copy);
+		foreach(lc, spec->tables_to_copy)
+			flags.tables_to_copy[i++] = (char *) lfirst(lc);
+	}
 	req.flags = &flags;
 
 	len = vtgate__vstream_request__get_packed_size(&req);

@@ -42,6 +42,12 @@ typedef struct VStreamRequestSpec
 	const char *start_mode;		/* "current" or "copy" when vgtid is NULL */
 	List	   *tables;			/* table names (char *) to stream; NIL = all */
 	int			heartbeat_interval; /* seconds; -1 = the server option */
+
+	/*
+	 * VStreamFlags.tables_to_copy: shards whose position carries table_p_ks
+	 * copy only these tables (NIL: every table of the filter).
+	 */
+	List	   *tables_to_copy;
 } VStreamRequestSpec;
 
 /*

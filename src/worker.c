@@ -56,6 +56,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -65,6 +66,8 @@
 
 #include "apply.h"
 #include "checkpoint.h"
+#include "copystate.h"
+#include "schema_change.h"
 #include "status.h"
 #include "vstream.h"
 #include "worker.h"
@@ -112,6 +115,8 @@ typedef struct WorkerSession
 	/* the open source transaction */
 	VStreamShardStatus *txn_shard;
 	bool		txn_copy;
+
+	int			nshards;		/* shards of the keyspace in the last VGTID */
 
 	TimestampTz received_at;	/* local time of the current response */
 	uint64		commits;		/* PostgreSQL commits of this session */
@@ -234,6 +239,7 @@ error_is_transient(int sqlerrcode)
 		case ERRCODE_LOCK_NOT_AVAILABLE:
 		case ERRCODE_OUT_OF_MEMORY:
 		case ERRCODE_INTERNAL_ERROR:
+		case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE:	/* extension update */
 			return true;
 		default:
 			break;
@@ -347,6 +353,18 @@ write_position(WorkerSession *ws)
 {
 	ListCell   *lc;
 	bool		copy_completed = ws->copy_completed || ws->pending_final_copy;
+	bytea	   *recopy_vgtid;
+
+	/* copy progress; a table to copy again changes the position to store */
+	recopy_vgtid = copystate_write(&ws->apply, ws->pending_vgtid,
+								   ws->committed_vgtid);
+	if (recopy_vgtid)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ws->pendcxt);
+
+		ws->pending_vgtid = (bytea *) pg_detoast_datum_copy((struct varlena *) recopy_vgtid);
+		MemoryContextSwitchTo(old);
+	}
 
 	if (ws->pending_vgtid != NULL || copy_completed != ws->apply.checkpoint.copy_completed)
 		checkpoint_write(&ws->apply.checkpoint, ws->pending_vgtid,
@@ -449,6 +467,7 @@ commit_txn(WorkerSession *ws, Binlogdata__VEvent *ev)
 {
 	write_position(ws);
 	apply_commit(&ws->apply);
+	copystate_end_txn(&ws->apply, true);
 	position_committed(ws, ev);
 }
 
@@ -475,6 +494,7 @@ abort_txn(WorkerSession *ws)
 		return;
 	AbortCurrentTransaction();
 	apply_abort(&ws->apply);
+	copystate_end_txn(&ws->apply, false);
 	MemoryContextSwitchTo(ws->apply.msgcxt);
 	ws->txn_shard = NULL;
 	ws->txn_copy = false;
@@ -511,6 +531,12 @@ handle_vgtid(WorkerSession *ws, Binlogdata__VEvent *ev)
 			break;
 		}
 	}
+	copystate_vgtid(&ws->apply, ev->vgtid, ev->keyspace, ev->shard);
+	ws->nshards = 0;
+	for (i = 0; i < ev->vgtid->n_shard_gtids; i++)
+		if (ev->keyspace == NULL ||
+			strcmp(ev->vgtid->shard_gtids[i]->keyspace, ev->keyspace) == 0)
+			ws->nshards++;
 	if (mine)
 	{
 		ws->pending_keyspace = pstrdup(mine->keyspace);
@@ -536,6 +562,7 @@ handle_copy_completed(WorkerSession *ws, Binlogdata__VEvent *ev)
 		ereport(LOG,
 				(errmsg("vstream_fdw stream of server \"%s\": shard %s/%s completed its copy phase",
 						ws->apply.def->server_name, ev->keyspace, ev->shard)));
+		copystate_shard_completed(&ws->apply, ev->keyspace, ev->shard);
 		if (sh == NULL)
 			return;
 		old = MemoryContextSwitchTo(ws->apply.sessioncxt);
@@ -590,7 +617,14 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 			ws->cur_table = ev->field_event->table_name;
 			ws->cur_shard = ev->field_event->shard;
 			ensure_txn(ws, ev);
-			(void) schema_field_event(&ws->apply, ev->field_event);
+			{
+				ApplyMapping *m = schema_field_event(&ws->apply, ev->field_event);
+
+				if (ev->timestamp == 0 && !m->skip)
+					copystate_copy_field(&ws->apply, m);
+				if (!m->skip && schema_field_needs_recopy(&ws->apply, m))
+					recopy_request(&ws->apply, m->table);
+			}
 			break;
 
 		case BINLOGDATA__VEVENT_TYPE__ROW:
@@ -627,11 +661,12 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 			break;
 
 		case BINLOGDATA__VEVENT_TYPE__DDL:
-			ereport(LOG,
-					(errmsg("vstream_fdw stream of server \"%s\": DDL on shard %s/%s: %s",
-							ws->apply.def->server_name, ev->keyspace, ev->shard,
-							ev->statement)));
-			commit_position(ws, ev);
+			/* the mirror follows in the transaction of the DDL's position */
+			ensure_txn(ws, ev);
+			schema_ddl_event(&ws->apply, ev->keyspace, ev->shard,
+							 ws->pending_gtid, ev->statement,
+							 Max(ws->nshards, 1));
+			commit_txn(ws, ev);
 			break;
 
 		case BINLOGDATA__VEVENT_TYPE__OTHER:
@@ -709,33 +744,29 @@ worker_sleep(long ms)
 /* ---- sessions ---- */
 
 /*
- * Resume hazards of the copy phase: before the final COPY_COMPLETED, a
- * shard whose saved entry has no table_p_ks and whose COPY_COMPLETED was not
- * recorded would be taken as fully copied by VTGate; restart its copy.
+ * The worker needs the catalog of the library's version.  After a new
+ * library is installed, streams wait (retrying) until ALTER EXTENSION
+ * vstream_fdw UPDATE has run.  Must run in a transaction.
  */
 static void
-fix_copy_resume(StreamDef *def, Binlogdata__VGtid *vgtid)
+check_extension_version(void)
 {
-	size_t		i;
+	char	   *version = NULL;
 
-	for (i = 0; i < vgtid->n_shard_gtids; i++)
-	{
-		Binlogdata__ShardGtid *sg = vgtid->shard_gtids[i];
-		char	   *key = psprintf("%s/%s", sg->keyspace, sg->shard);
-		bool		copied = false;
-		ListCell   *lc;
-
-		foreach(lc, def->copied_shards)
-			if (strcmp(lfirst(lc), key) == 0)
-				copied = true;
-		if (copied || sg->n_table_p_ks > 0 || sg->gtid[0] == '\0')
-			continue;
-		ereport(LOG,
-				(errmsg("vstream_fdw stream of server \"%s\": restarting the copy of shard %s from the beginning",
-						def->server_name, key),
-				 errdetail("The saved position of the shard has no table_p_ks and its COPY_COMPLETED was not received.")));
-		sg->gtid = pstrdup("");
-	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT extversion FROM pg_catalog.pg_extension "
+					"WHERE extname = 'vstream_fdw'", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_finish();
+	if (version != NULL && strcmp(version, VSTREAM_EXTENSION_VERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension vstream_fdw is at version %s but its library is version %s",
+						version, VSTREAM_EXTENSION_VERSION),
+				 errhint("Run ALTER EXTENSION vstream_fdw UPDATE in database \"%s\"; the streams resume by themselves.",
+						 get_database_name(MyDatabaseId))));
 }
 
 /*
@@ -787,6 +818,8 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	MemoryContext old;
 	TimestampTz last_recheck;
 	bool		busy = false;	/* reported as running (pg_stat_activity) */
+	List	   *copying = NIL;
+	List	   *tables_to_copy = NIL;
 
 	old = MemoryContextSwitchTo(sessioncxt);
 	apply->stream_id = stream_id;
@@ -810,6 +843,8 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	MemoryContextSwitchTo(sessioncxt);
+	check_extension_version();
+	MemoryContextSwitchTo(sessioncxt);
 	def = checkpoint_load_stream(stream_id);
 	if (def == NULL || !def->enabled ||
 		strcmp(def->state, "error") == 0 || strcmp(def->state, "stopped") == 0)
@@ -830,14 +865,18 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	{
 		vgtid = vstream_vgtid_deserialize(def->vgtid);
 		ws->committed_vgtid = def->vgtid;
-		if (!def->copy_completed)
-			fix_copy_resume(def, vgtid);
 	}
+	/* tables being copied again; completed tables of resuming copies */
+	copystate_prepare_resume(def, vgtid, &copying);
+	if (def->copy_completed)
+		tables_to_copy = copying;
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(sessioncxt);
 
 	schema_init(apply);
+	copystate_init(apply, vgtid);
+	copystate_set_copying(apply, copying);
 
 	/* show the saved position of every shard */
 	if (vgtid)
@@ -862,6 +901,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	spec.vgtid = vgtid;
 	spec.start_mode = vgtid ? NULL : (def->copy_completed ? "current" : "copy");
 	spec.tables = def->tables;
+	spec.tables_to_copy = tables_to_copy;
 	spec.heartbeat_interval = -1;
 
 	pgstat_report_activity(STATE_RUNNING, "connecting to VTGate");
@@ -937,9 +977,23 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 		{
 			MemoryContextSwitchTo(apply->msgcxt);
 			handle_event(ws, resp->events[i]);
+			if (apply->restart_session && !apply->in_txn)
+				break;
 		}
 		MemoryContextSwitchTo(apply->msgcxt);
 		MemoryContextReset(apply->msgcxt);
+		if (apply->restart_session && !apply->in_txn)
+		{
+			/* a schema change needs a new request (tables to copy, filter) */
+			error_context_stack = errcallback.previous;
+			ereport(LOG,
+					(errmsg("vstream_fdw stream of server \"%s\" reconnects to apply a schema change",
+							def->server_name)));
+			vstream_close(ws->vs);
+			ws->vs = NULL;
+			MemoryContextSwitchTo(old);
+			return;
+		}
 		if (ended)
 			break;
 	}
@@ -1009,7 +1063,7 @@ vstream_worker_main(Datum main_arg)
 			PG_TRY();
 			{
 				run_session(ws, stream_id, sessioncxt);
-				delay = vstream_restart_interval;
+				delay = ws->apply.restart_session ? 0 : vstream_restart_interval;
 				if (ws->commits > 0)
 					failures = 0;
 			}
