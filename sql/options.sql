@@ -32,6 +32,7 @@ CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', connec
 CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', max_message_size '10');
 CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', heartbeat_interval '-1');
 CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', invalid_values 'skip');
+CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', drop_policy 'delete');
 SELECT count(*) AS bad_servers FROM pg_foreign_server WHERE srvname = 'bad';
 
 -- TLS modes

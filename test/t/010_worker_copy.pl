@@ -165,8 +165,8 @@ is(worker_pid(), '', 'drop_stream: no worker');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_tables WHERE schemaname = 'customer'}),
 	'0', 'drop_stream dropped the mirrors');
 
-# an error that needs a person stops the stream: a mirror column type the
-# source values do not fit
+# an error that needs a person stops the stream: a table the stream did
+# not create is in the way of a mirror (it is never taken over)
 $node->safe_psql('postgres', q{
 	CREATE TABLE customer.customer (customer_id bigint PRIMARY KEY, email int);
 	SELECT vstream_fdw.create_stream('customer', tables => '{customer}');
@@ -175,7 +175,10 @@ ok($node->poll_query_until('postgres',
 	q{SELECT state = 'error' AND last_error IS NOT NULL FROM vstream_fdw.stream}),
 	'non-transient error: stream in error');
 like($node->safe_psql('postgres', q{SELECT last_error FROM vstream_fdw.stream}),
-	qr/integer|invalid/, 'error recorded in the stream row');
+	qr/relation customer\.customer is in the way of the mirror of source table "customer"/,
+	'error recorded in the stream row');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM vstream_fdw.mirror WHERE source_table = 'customer'}), '0',
+	'the table in the way is not registered as a mirror');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'vstream_fdw worker'}),
 	'0', 'no worker loops on it');
 

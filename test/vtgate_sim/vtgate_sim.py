@@ -465,6 +465,15 @@ class ScenarioSource(LogSource):
                 plan.current.append(k)
             else:
                 idx = self.shard_positions.get(k + (entry_key(sg),))
+                # A resuming copy may append table_p_ks entries for tables
+                # the shard completed (with their last key): Vitess then
+                # resumes those tables too.  The log position is the one
+                # without them.
+                trimmed = self.pb.binlogdata.ShardGtid()
+                trimmed.CopyFrom(sg)
+                while idx is None and len(trimmed.table_p_ks):
+                    del trimmed.table_p_ks[-1]
+                    idx = self.shard_positions.get(k + (entry_key(trimmed),))
                 if idx is not None:
                     plan.starts[k] = idx + 1
                 elif k in cur and entry_key(cur[k]) == entry_key(sg):
