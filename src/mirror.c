@@ -604,6 +604,54 @@ mirror_retype_column(StreamDef *def, MirrorTable *mt, const char *column,
 								 qcol, qcol, pgtype));
 }
 
+/* Run DDL in a subtransaction; false (logged) if it failed. */
+static bool
+try_spi_exec(const char *sql, const char *what)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		mirror_spi_exec(sql);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		ereport(LOG,
+				(errmsg("vstream_fdw could not %s: %s", what, edata->message)));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/* Convert a column's values with a cast; false if a value does not cast. */
+bool
+mirror_try_retype(StreamDef *def, MirrorTable *mt, const char *column,
+				  const char *pgtype)
+{
+	const char *qcol = quote_identifier(column);
+
+	return try_spi_exec(psprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s",
+								 quote_qualified_identifier(def->target_schema, mt->table_name),
+								 qcol, pgtype, qcol, pgtype),
+						psprintf("convert column %s of mirror table %s to %s",
+								 qcol, mt->table_name, pgtype));
+}
+
 /* The mirror's primary-key columns (mirror column names, in key order). */
 List *
 mirror_primary_key(StreamDef *def, MirrorTable *mt)
@@ -648,9 +696,6 @@ mirror_set_primary_key(StreamDef *def, MirrorTable *mt, List *columns)
 	char	   *conname = NULL;
 	StringInfoData sql;
 	ListCell   *lc;
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
 
 	if (OidIsValid(relid))
 	{
@@ -672,32 +717,9 @@ mirror_set_primary_key(StreamDef *def, MirrorTable *mt, List *columns)
 						 quote_identifier(lfirst(lc)));
 	appendStringInfoChar(&sql, ')');
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		mirror_spi_exec(sql.data);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		ereport(LOG,
-				(errmsg("vstream_fdw could not change the primary key of mirror table %s in place: %s",
-						quote_qualified_identifier(def->target_schema, mt->table_name),
-						edata->message)));
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return ok;
+	return try_spi_exec(sql.data,
+						psprintf("change the primary key of mirror table %s in place",
+								 mt->table_name));
 }
 
 void

@@ -115,6 +115,8 @@ extern bool mirror_rename_column(StreamDef *def, MirrorTable *mt,
 extern void mirror_retype_column(StreamDef *def, MirrorTable *mt,
 								 const char *column, const char *pgtype,
 								 bool keep_values);
+extern bool mirror_try_retype(StreamDef *def, MirrorTable *mt,
+							  const char *column, const char *pgtype);
 extern bool mirror_set_primary_key(StreamDef *def, MirrorTable *mt, List *columns);
 extern List *mirror_primary_key(StreamDef *def, MirrorTable *mt);
 extern void mirror_truncate(StreamDef *def, MirrorTable *mt);

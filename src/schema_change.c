@@ -267,6 +267,25 @@ change_type(ApplyState *state, MirrorTable *mt, const DdlColumn *c,
 	switch (schema_type_decision(typid, typmod, f, &newtype))
 	{
 		case SCHEMA_TYPE_KEEP:
+			if (typid == TEXTOID && strcmp(newtype, "text") != 0)
+			{
+				/*
+				 * A change of representation (text to a number, a date...):
+				 * MySQL converted every value; so does the cast, or the
+				 * table is copied again.
+				 */
+				apply_close_rels(state);
+				if (mirror_try_retype(state->def, mt, mc->column, newtype))
+					append_action(actions, "column %s converted to %s", mc->column, newtype);
+				else
+				{
+					mirror_retype_column(state->def, mt, mc->column, newtype, false);
+					append_action(actions, "column %s changed to %s (values need a new copy)",
+								  mc->column, newtype);
+					*recopy = true;
+				}
+				break;
+			}
 			append_action(actions, "column %s kept as %s", mc->column,
 						  format_type_with_typemod(typid, typmod));
 			break;

@@ -626,8 +626,9 @@ sub _canon
 sub source_lines
 {
 	my ($self, $ks, $table, $cols, $pk) = @_;
-	my $sql = 'select ' . join(', ', map { "`$_`" } @$cols) . " from `$table`";
-	$sql .= ' order by ' . join(', ', map { "`$_`" } @$pk) if @$pk;
+	my $bq = sub { my ($n) = @_; $n =~ s/`/``/g; return "`$n`"; };
+	my $sql = 'select ' . join(', ', map { $bq->($_) } @$cols) . ' from ' . $bq->($table);
+	$sql .= ' order by ' . join(', ', map { $bq->($_) } @$pk) if @$pk;
 	# OLAP workload: streamed results, no 10000-row limit of OLTP queries
 	my $rows = $self->mysql_rows($ks, "set workload = 'olap';\n$sql", timeout => 120);
 	return [ map { join("\t", map { _canon($_) } @$_) } @$rows ];
@@ -639,9 +640,10 @@ sub mirror_lines
 {
 	my ($self, $node, $schema, $table, $cols, $pk) = @_;
 	# COPY text format: NULL is \N, backslash/tab/newline/CR escaped -- as _canon.
-	my $q = 'SELECT ' . join(', ', map { qq{"$_"::text} } @$cols)
-	  . qq{ FROM "$schema"."$table"};
-	$q .= ' ORDER BY ' . join(', ', map { qq{"$_"} } @$pk) if @$pk;
+	my $dq = sub { my ($n) = @_; $n =~ s/"/""/g; return qq{"$n"}; };
+	my $q = 'SELECT ' . join(', ', map { $dq->($_) . '::text' } @$cols)
+	  . ' FROM ' . $dq->($schema) . '.' . $dq->($table);
+	$q .= ' ORDER BY ' . join(', ', map { $dq->($_) } @$pk) if @$pk;
 	my ($rc, $out, $err) = $node->psql('postgres', "COPY ($q) TO STDOUT", on_error_stop => 1);
 	return undef if $rc != 0;
 	return [ split /\n/, $out ];
@@ -657,7 +659,17 @@ sub compare_table
 	my ($cols, $pk) = $self->source_columns($ks, $table);
 	$cols = $o{columns} if $o{columns};
 	my $src = $self->source_lines($ks, $table, $cols, $pk);
-	my $dst = $self->mirror_lines($node, $schema, $table, $cols, $pk);
+	my ($mtable, $mcols, $mpk) = ($table, $cols, $pk);
+	if ($o{catalog_names})
+	{
+		# mirror names from the stream's catalog (names over 63 bytes)
+		($mtable, my $map) = $self->mirror_names($node, $table);
+		return { equal => 0, diff => "no mirror of $ks.$table in vstream_fdw.mirror" }
+		  unless defined $mtable;
+		$mcols = [ map { $map->{lc $_} // $_ } @$cols ];
+		$mpk = [ map { $map->{lc $_} // $_ } @$pk ];
+	}
+	my $dst = $self->mirror_lines($node, $schema, $mtable, $mcols, $mpk);
 	my %r = (table => "$ks.$table", source_rows => scalar @$src);
 	my @s = sort @$src;
 	$r{source_md5} = md5_hex(join("\n", @s));
@@ -692,6 +704,26 @@ sub compare_table
 # wait_converged(NODE, [ [KS, TABLE, %opts], ... ], timeout => 60)
 # Polls until every table's mirror equals its source row by row.  On timeout
 # prints the differences and the stream status; returns 1/0.
+# The mirror table of a source table and its column names, from the
+# stream's catalog: (table name, { lower-case source column => mirror column }).
+sub mirror_names
+{
+	my ($self, $node, $table) = @_;
+	my $q = $table =~ s/'/''/gr;
+	my $mt = $node->safe_psql('postgres',
+		"SELECT table_name FROM vstream_fdw.mirror WHERE source_table = '$q' AND state <> 'detached'");
+	return (undef, {}) if $mt eq '';
+	my %map;
+	for my $l (split /\n/, $node->safe_psql('postgres',
+			"SELECT lower(source_column) || E'\\t' || coalesce(column_name::text, '') FROM vstream_fdw.mirror_column "
+			  . "WHERE table_name = '" . ($mt =~ s/'/''/gr) . "'"))
+	{
+		my ($s, $m) = split /\t/, $l, 2;
+		$map{$s} = $m if defined $m && $m ne '';
+	}
+	return ($mt, \%map);
+}
+
 sub wait_converged
 {
 	my ($self, $node, $tables, %o) = @_;
