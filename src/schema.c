@@ -589,6 +589,17 @@ reconcile_columns(ApplyState *state, ApplyMapping *m, MirrorTable *mt,
 	return ok;
 }
 
+static bool
+field_has_key(ApplyMapping *m)
+{
+	int			i;
+
+	for (i = 0; i < m->nfields; i++)
+		if (m->fields[i]->flags & VSTREAM_PRI_KEY_FLAG)
+			return true;
+	return false;
+}
+
 /*
  * Resolve a mapping against its mirror, creating the mirror or changing
  * its columns first if needed.  Must run in a transaction.
@@ -629,6 +640,22 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 		return;
 	}
 	relid = mirror_relid(state->def, mt);
+	if (!OidIsValid(relid) && state->def->tables == NIL && !field_has_key(m))
+	{
+		/*
+		 * A stream of every table skips a table without a primary key (one
+		 * that names its tables stops with an error in mirror_create).
+		 */
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("source table \"%s.%s\" has no primary key and is not mirrored",
+						m->keyspace, m->table),
+				 errhint("Add a primary key to the source table, then call vstream_fdw.resync_table('%s', '%s').",
+						 state->def->server_name, m->table)));
+		m->skip = true;
+		m->valid = true;
+		return;
+	}
 	if (!OidIsValid(relid))
 	{
 		apply_close_rels(state);

@@ -32,6 +32,8 @@ sub cleanup
 {
 	$vt->mysql('commerce', join('', map { "drop table if exists `$_`;\n" } @commerce_tables));
 	$vt->mysql('customer', join('', map { "drop table if exists `$_`;\n" } @customer_tables));
+	# the vschema entry outlives the table (an error if there is none)
+	$vt->mysql_run('customer', "alter vschema on customer.sc_s drop vindex hash;\n");
 }
 cleanup();
 
@@ -62,8 +64,8 @@ sub sql { my ($s) = @_; return $node->safe_psql('postgres', $s); }
 
 sql("SELECT vstream_fdw.create_stream('commerce')");
 sql("SELECT vstream_fdw.create_stream('customer')");
-ok($vt->wait_replicating($node, 'commerce', shards => 1, timeout => 90)
-	  && $vt->wait_replicating($node, 'customer', shards => 2, timeout => 90),
+ok($vt->wait_replicating($node, 'commerce', shards => 1, timeout => 240)
+	  && $vt->wait_replicating($node, 'customer', shards => 2, timeout => 240),
 	'both streams replicating');
 
 my $pid_m = $vt->worker_pid($node, 'commerce');
