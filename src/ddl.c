@@ -90,6 +90,7 @@ typedef struct DdlParser
 	bool		in_exec;		/* inside an executable comment */
 	TokType		last_type;		/* type of the last token lexed */
 	char		last_punct;		/* ... and its byte, if T_PUNCT */
+	size_t		last_end;		/* ... and its end */
 	Token		la[DDL_LOOKAHEAD];	/* lookahead, la[0] is the next token */
 	int			nla;
 	size_t		prev_end;		/* end of the last consumed token */
@@ -343,10 +344,11 @@ lex(DdlParser *p)
 		t.vstart = p->pos;
 		t.end = end;
 	}
-	else if (is_digit(c) || (c == '.' && is_digit(s[p->pos + 1]) &&
-							 p->last_type != T_WORD &&
-							 p->last_type != T_QIDENT &&
-							 !(p->last_type == T_PUNCT && p->last_punct == ')')))
+	else if (is_digit(c) ||
+			 (c == '.' && is_digit(s[p->pos + 1]) &&
+			  !(p->last_end == p->pos &&
+				(p->last_type == T_WORD || p->last_type == T_QIDENT ||
+				 (p->last_type == T_PUNCT && p->last_punct == ')')))))
 	{
 		size_t		end = 0;
 
@@ -419,6 +421,7 @@ lex(DdlParser *p)
 		t.end = p->pos + 1;
 	}
 	p->pos = t.end;
+	p->last_end = t.end;
 	p->last_type = t.type;
 	p->last_punct = (t.type == T_PUNCT) ? s[t.start] : '\0';
 	return t;
@@ -1013,6 +1016,12 @@ parse_data_type(DdlParser *p, DdlColumn *col)
 	if (!is_type_name(p, &t))
 		return fail(p, "a data type");
 	next(p);
+	/* SERIAL is BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE */
+	if (tok_is_kw(p, &t, "serial"))
+	{
+		col->not_null = true;
+		col->auto_increment = true;
+	}
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, tok_lower(p, &t));
 
@@ -1678,8 +1687,8 @@ parse_create_table(DdlParser *p, DdlStatement *st)
 			}
 			if (tok_is_punct(p, t, '('))
 				depth++;
-			else if (tok_is_punct(p, t, ')'))
-				depth--;
+			else if (tok_is_punct(p, t, ')') && --depth < 0)
+				return fail(p, "table options");
 			next(p);
 		}
 	}
@@ -1827,6 +1836,21 @@ peek_standalone(DdlParser *p, bool *changes_rows, const char **what)
 	return false;
 }
 
+/*
+ * A column definition in ALTER TABLE with the PRIMARY KEY attribute adds a
+ * primary key: say so with an action of its own, after the column's.
+ */
+static void
+add_column_pk_action(DdlStatement *st, DdlColumn *col)
+{
+	DdlAlterAction *a;
+
+	if (col == NULL || !col->primary_key)
+		return;
+	a = new_action(st, DDL_ALTER_ADD_PRIMARY_KEY);
+	a->key_columns = list_make1(pstrdup(col->name));
+}
+
 /* ALTER TABLE t ADD ..., ADD consumed. */
 static bool
 parse_alter_add(DdlParser *p, DdlStatement *st)
@@ -1876,6 +1900,7 @@ parse_alter_add(DdlParser *p, DdlStatement *st)
 				a->name = col->name;
 				a->column = col;
 				a->if_not_exists = if_not_exists;
+				add_column_pk_action(st, col);
 			}
 			if (accept_punct(p, ')'))
 				return true;
@@ -1894,6 +1919,7 @@ parse_alter_add(DdlParser *p, DdlStatement *st)
 		a->name = col->name;
 		a->column = col;
 		a->if_not_exists = if_not_exists;
+		add_column_pk_action(st, col);
 		return true;
 	}
 }
@@ -2043,7 +2069,10 @@ parse_alter_clause(DdlParser *p, DdlStatement *st)
 		if (!parse_ident(p, &a->column->name, "the new column name"))
 			return false;
 		a->new_name = a->column->name;
-		return parse_column_def(p, a->column);
+		if (!parse_column_def(p, a->column))
+			return false;
+		add_column_pk_action(st, a->column);
+		return true;
 	}
 	if (accept_kw(p, "MODIFY"))
 	{
@@ -2053,6 +2082,7 @@ parse_alter_clause(DdlParser *p, DdlStatement *st)
 		if (!parse_column(p, &a->column))
 			return false;
 		a->name = a->column->name;
+		add_column_pk_action(st, a->column);
 		return true;
 	}
 	if (accept_kw(p, "RENAME"))
@@ -2197,7 +2227,21 @@ parse_alter_table(DdlParser *p, DdlStatement *st)
 
 			a->text = pnstrdup(p->src + start, p->prev_end > start ? p->prev_end - start : 0);
 		}
-		if (!accept_punct(p, ','))
+		if (accept_punct(p, ','))
+		{
+			if (at_end(p))
+			{
+				DdlAlterAction *a = new_action(st, DDL_ALTER_UNKNOWN);
+
+				fail(p, "an ALTER TABLE clause after \",\"");
+				a->reason = p->error;
+				a->text = pstrdup("");
+				p->error = NULL;
+				if (st->reason == NULL)
+					st->reason = psprintf("ALTER TABLE clause not understood: %s", a->reason);
+			}
+		}
+		else
 		{
 			/* only PARTITION BY may follow a clause without a comma */
 			if (!at_end(p) && !peek_kw(p, 0, "PARTITION") && !peek_kw(p, 0, "REMOVE") &&
@@ -2544,6 +2588,17 @@ ddl_parse(const char *statement)
 	{
 		st->kind = DDL_UNKNOWN;
 		st->reason = p.error ? p.error : pstrdup("syntax error");
+	}
+	if (st->kind == DDL_UNKNOWN)
+	{
+		/* only the table (if any) and the reason mean anything */
+		st->tables = NIL;
+		st->renames = NIL;
+		st->actions = NIL;
+		st->columns = NIL;
+		st->primary_key = NIL;
+		st->like_table.schema = st->like_table.name = NULL;
+		st->columns_incomplete = false;
 	}
 	return st;
 }

@@ -62,7 +62,9 @@ typedef enum DdlAlterKind
 								 * DEFAULT / SET VISIBLE|INVISIBLE: no effect on
 								 * existing rows */
 	DDL_ALTER_RENAME_TABLE,		/* RENAME [TO|AS] new_name (new_table) */
-	DDL_ALTER_ADD_PRIMARY_KEY,	/* key_columns */
+	DDL_ALTER_ADD_PRIMARY_KEY,	/* key_columns; also follows the ADD, CHANGE
+								 * or MODIFY action of a column defined with
+								 * PRIMARY KEY */
 	DDL_ALTER_DROP_PRIMARY_KEY,
 	DDL_ALTER_INDEX,			/* ADD/DROP/RENAME INDEX|KEY|UNIQUE|FULLTEXT|
 								 * SPATIAL|FOREIGN KEY|CONSTRAINT|CHECK,
