@@ -119,7 +119,7 @@ SELECT pg_temp.ddl(s) FROM (VALUES
   ($$alter table t add a varchar(10) default 'x', add b varchar(10) default '', add c int default null$$),
   (E'alter table t add s varchar(20) default ''a\\nb\\\\c\\td\\''e''''f\\"g\\%h\\_i\\zj'''),
   ($$alter table t add a int default -1, add b int default +7, add c decimal(5,2) default 0.50, add d double default -1.5e3, add e float default .5, add f float default - .5$$),
-  ($$alter table t add a bit(3) default b'101', add b varbinary(4) default X'1F', add c int default 0x1F, add d bit(2) default 0b10$$),
+  ($$alter table t add a bit(3) default b'101', add b varbinary(4) default X'1F', add c int default 0x1F, add d bit(2) default 0b10, add e varbinary(2) default x'', add f int default 0x1f + 1$$),
   ($$alter table t add a tinyint(1) default TRUE, add b bool default false$$),
   ($$alter table t add a date default DATE '2020-01-01', add b datetime default timestamp '2020-01-01 00:00:00', add c time default time '10:00'$$),
   ($$alter table t add a varchar(3) default _utf8mb4'x', add b varchar(3) default _latin1 'y', add c varchar(3) default N'z', add d varchar(9) default 'a' 'b' "c"$$),

@@ -1132,12 +1132,14 @@ parse_default(DdlParser *p, DdlColumn *col)
 	Token		t = *peek(p, 0);
 	size_t		start = t.start;
 	bool		constant = false;
+	bool		hex_or_bit = false;
 
 	if (tok_is_kw(p, &t, "NULL"))
 	{
 		next(p);
 		col->default_kind = DDL_DEFAULT_NULL;
 		col->default_value = NULL;
+		col->default_hex_or_bit = false;
 		return true;
 	}
 	if (t.type == T_STRING ||
@@ -1177,8 +1179,19 @@ parse_default(DdlParser *p, DdlColumn *col)
 	}
 	else if (t.type == T_HEX || t.type == T_BIT)
 	{
+		/* X'1F', 0x1F -> "0x1F"; B'101', 0b101 -> "0b101" */
+		const char *digits = p->src + t.start + 2;
+		size_t		ndigits = t.end - t.start - 2;
+
 		next(p);
-		col->default_value = tok_raw(p, &t);
+		if (p->src[t.start] != '0')
+		{
+			digits = p->src + t.vstart + 1;
+			ndigits = t.end - t.vstart - 2;
+		}
+		col->default_value = psprintf("0%c%.*s", t.type == T_HEX ? 'x' : 'b',
+									  (int) ndigits, digits);
+		hex_or_bit = true;
 		constant = true;
 	}
 	else if (tok_is_kw(p, &t, "TRUE") || tok_is_kw(p, &t, "FALSE"))
@@ -1212,6 +1225,7 @@ parse_default(DdlParser *p, DdlColumn *col)
 			}
 		}
 		set_expression(p, col, inner);
+		col->default_hex_or_bit = false;
 		next(p);				/* ')' */
 		return true;
 	}
@@ -1241,8 +1255,12 @@ parse_default(DdlParser *p, DdlColumn *col)
 		else if (!skip_operand(p))
 			return false;
 	}
+	col->default_hex_or_bit = false;
 	if (constant)
+	{
 		col->default_kind = DDL_DEFAULT_CONSTANT;
+		col->default_hex_or_bit = hex_or_bit;
+	}
 	else
 		set_expression(p, col, start);
 	return true;

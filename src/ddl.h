@@ -65,7 +65,7 @@ typedef enum DdlAlterKind
 	DDL_ALTER_ADD_PRIMARY_KEY,	/* key_columns; also follows the ADD, CHANGE
 								 * or MODIFY action of a column defined with
 								 * PRIMARY KEY */
-	DDL_ALTER_DROP_PRIMARY_KEY,
+	DDL_ALTER_DROP_PRIMARY_KEY,	/* also DROP INDEX|CONSTRAINT `PRIMARY` */
 	DDL_ALTER_INDEX,			/* ADD/DROP/RENAME INDEX|KEY|UNIQUE|FULLTEXT|
 								 * SPATIAL|FOREIGN KEY|CONSTRAINT|CHECK,
 								 * ALTER INDEX ... VISIBLE: no data effect */
@@ -107,10 +107,17 @@ typedef struct DdlColumn
 	bool		auto_increment;
 	DdlDefaultKind default_kind;
 	char	   *default_value;	/* constant: the value (unquoted, unescaped;
-								 * numbers as written); expression: its text */
+								 * numbers as written; TRUE/FALSE as 1/0);
+								 * expression: its text */
 	bool		generated;		/* [GENERATED ALWAYS] AS (expr) */
 	bool		first;			/* FIRST */
 	char	   *after;			/* AFTER column, or NULL */
+	/* added by the parser's implementation: */
+	bool		default_hex_or_bit; /* the constant was a hexadecimal or bit
+									 * literal (X'1F', 0x1F, B'101', 0b101):
+									 * default_value is "0x1F" / "0b101", a
+									 * number for numeric and BIT columns,
+									 * bytes for string columns */
 } DdlColumn;
 
 typedef struct DdlAlterAction
