@@ -431,7 +431,11 @@ lex(DdlParser *p)
 static Token *
 peek(DdlParser *p, int n)
 {
-	Assert(n < DDL_LOOKAHEAD);
+	static Token beyond = {T_EOF, 0, 0, 0};
+
+	/* a programming error; never read past the buffer */
+	if (n < 0 || n >= DDL_LOOKAHEAD)
+		return &beyond;
 	while (p->nla <= n)
 		p->la[p->nla++] = lex(p);
 	return &p->la[n];
@@ -1398,8 +1402,11 @@ parse_column_def(DdlParser *p, DdlColumn *col)
 		}
 		else if (accept_kw(p, "BINARY"))
 		{
-			/* the binary collation of the character set */
-			col->type = psprintf("%s binary", col->type);
+			/* the binary collation of the character set (once is enough) */
+			size_t		n = strlen(col->type);
+
+			if (n < 7 || strcmp(col->type + n - 7, " binary") != 0)
+				col->type = psprintf("%s binary", col->type);
 		}
 		else if (accept_kw(p, "COLUMN_FORMAT") || accept_kw(p, "STORAGE"))
 		{
@@ -1893,9 +1900,16 @@ parse_alter_add(DdlParser *p, DdlStatement *st)
 
 	if (accept_punct(p, '('))
 	{
-		/* ADD [COLUMN] (col def, ..., [index defs]) */
+		/*
+		 * ADD [COLUMN] (col def, ..., [index defs]): each action's text is
+		 * its element, so that the texts stay linear in the input
+		 */
 		for (;;)
 		{
+			size_t		start = peek(p, 0)->start;
+			int			before = list_length(st->actions);
+			ListCell   *lc;
+
 			if (peek_key_element(p))
 			{
 				bool		is_pk;
@@ -1920,6 +1934,9 @@ parse_alter_add(DdlParser *p, DdlStatement *st)
 				a->if_not_exists = if_not_exists;
 				add_column_pk_action(st, col);
 			}
+			for_each_from(lc, st->actions, before)
+				((DdlAlterAction *) lfirst(lc))->text =
+					pnstrdup(p->src + start, p->prev_end - start);
 			if (accept_punct(p, ')'))
 				return true;
 			if (!accept_punct(p, ','))
@@ -2243,7 +2260,9 @@ parse_alter_table(DdlParser *p, DdlStatement *st)
 		{
 			DdlAlterAction *a = lfirst(lc);
 
-			a->text = pnstrdup(p->src + start, p->prev_end > start ? p->prev_end - start : 0);
+			if (a->text == NULL)
+				a->text = pnstrdup(p->src + start,
+								   p->prev_end > start ? p->prev_end - start : 0);
 		}
 		if (accept_punct(p, ','))
 		{

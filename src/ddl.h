@@ -132,7 +132,8 @@ typedef struct DdlAlterAction
 	List	   *key_columns;	/* ADD PRIMARY KEY: column names (char *) */
 	char	   *charset;		/* CONVERT TO CHARACTER SET */
 	char	   *collation;		/* CONVERT TO ... COLLATE */
-	char	   *text;			/* the clause as written (for logs) */
+	char	   *text;			/* the clause as written (for logs; for ADD
+								 * (a int, b int) the element, "a int") */
 	/* added by the parser's implementation: */
 	bool		if_exists;		/* MariaDB DROP|CHANGE|MODIFY|RENAME COLUMN IF
 								 * EXISTS, DROP INDEX IF EXISTS: nothing
