@@ -96,7 +96,9 @@ SELECT pg_temp.ddl(s) FROM (VALUES
   ($$alter table t rebuild partition all$$),
   ($$alter table t drop partition p0, p1$$),
   ($$alter table t truncate partition all$$),
-  ($$alter table t exchange partition p0 with table t2 without validation$$),
+  ($$alter table t exchange partition p0 with table db.t2 without validation$$),
+  ($$alter table t convert table t2 to partition p3 values less than (5)$$),
+  ($$alter table t convert partition p0 to table t3$$),
   ($$alter table t discard tablespace$$),
   ($$alter table t import tablespace$$),
   ($$alter table t algorithm=inplace, drop partition p0$$)

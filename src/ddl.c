@@ -2077,11 +2077,30 @@ parse_alter_clause(DdlParser *p, DdlStatement *st)
 
 	if (peek_standalone(p, &changes_rows, &what))
 	{
-		/* partition maintenance ends the statement (commas and all) */
-		skip_to_end(p);
+		/*
+		 * Partition maintenance ends the statement (commas and all).  The
+		 * ones that change rows are unknown actions; EXCHANGE and CONVERT
+		 * name another table whose rows change too: new_table.
+		 */
+		a = new_action(st, changes_rows ? DDL_ALTER_UNKNOWN : DDL_ALTER_TABLE_OPTION);
 		if (changes_rows)
-			return fail_msg(p, pstrdup(what));
-		new_action(st, DDL_ALTER_TABLE_OPTION);
+			a->reason = pstrdup(what);
+		while (!at_end(p))
+		{
+			if (changes_rows && a->new_table == NULL && accept_kw(p, "TABLE"))
+			{
+				DdlTableName n;
+
+				if (parse_table_name(p, &n))
+				{
+					a->new_table = n.name;
+					a->new_schema = n.schema;
+				}
+				p->error = NULL;
+			}
+			else
+				next(p);
+		}
 		return true;
 	}
 	if (accept_kw(p, "ADD"))
@@ -2254,12 +2273,14 @@ parse_alter_table(DdlParser *p, DdlStatement *st)
 			a = new_action(st, DDL_ALTER_UNKNOWN);
 			a->reason = reason;
 			if (st->reason == NULL)
-				st->reason = psprintf("ALTER TABLE clause not understood: %s", reason);
+				st->reason = psprintf("ALTER TABLE: %s", reason);
 		}
 		for_each_from(lc, st->actions, before)
 		{
 			DdlAlterAction *a = lfirst(lc);
 
+			if (a->kind == DDL_ALTER_UNKNOWN && st->reason == NULL)
+				st->reason = psprintf("ALTER TABLE: %s", a->reason);
 			if (a->text == NULL)
 				a->text = pnstrdup(p->src + start,
 								   p->prev_end > start ? p->prev_end - start : 0);
@@ -2275,7 +2296,7 @@ parse_alter_table(DdlParser *p, DdlStatement *st)
 				a->text = pstrdup("");
 				p->error = NULL;
 				if (st->reason == NULL)
-					st->reason = psprintf("ALTER TABLE clause not understood: %s", a->reason);
+					st->reason = psprintf("ALTER TABLE: %s", a->reason);
 			}
 		}
 		else
@@ -2292,7 +2313,7 @@ parse_alter_table(DdlParser *p, DdlStatement *st)
 				a->reason = p->error;
 				p->error = NULL;
 				if (st->reason == NULL)
-					st->reason = psprintf("ALTER TABLE clause not understood: %s", a->reason);
+					st->reason = psprintf("ALTER TABLE: %s", a->reason);
 				skip_to_clause_end(p);
 				if (peek_punct(p, 0, ')'))
 					next(p);

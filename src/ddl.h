@@ -127,7 +127,11 @@ typedef struct DdlAlterAction
 								 * MODIFY, ALTER COLUMN */
 	char	   *new_name;		/* RENAME COLUMN / CHANGE: the new name */
 	DdlColumn  *column;			/* ADD, CHANGE, MODIFY */
-	char	   *new_table;		/* RENAME TO: new table name (unqualified) */
+	char	   *new_table;		/* RENAME TO: new table name (unqualified);
+								 * DDL_ALTER_UNKNOWN for EXCHANGE PARTITION
+								 * ... WITH TABLE x, CONVERT TABLE x TO
+								 * PARTITION, CONVERT PARTITION ... TO TABLE
+								 * x: x, whose rows change too */
 	char	   *new_schema;		/* its qualifier, or NULL */
 	List	   *key_columns;	/* ADD PRIMARY KEY: column names (char *) */
 	char	   *charset;		/* CONVERT TO CHARACTER SET */
