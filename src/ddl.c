@@ -1104,9 +1104,10 @@ skip_operand(DdlParser *p)
 		return skip_parens(p);
 	if (t->type == T_WORD)
 	{
-		next(p);
+		Token		w = next(p);
+
 		/* _charset 'string' */
-		if (peek(p, 0)->type == T_STRING && p->src[t->start] == '_')
+		if (peek(p, 0)->type == T_STRING && p->src[w.start] == '_')
 			next(p);
 		else if (peek_punct(p, 0, '('))
 			return skip_parens(p);
