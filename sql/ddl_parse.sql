@@ -291,7 +291,7 @@ SELECT pg_temp.ddl(s) FROM (VALUES
 
 -- garbage: unknown, with a reason, never an error
 SELECT pg_temp.ddl(s) FROM (VALUES
-  (''), (E' \t\n'), (';'), ('-- only a comment'), ('/* only a comment */'),
+  (''), (E'\n\n'), (';'), ('-- only a comment'), ('/* only a comment */'),
   ('((((('), ('))))'), ($$'unterminated$$), ('"unterminated'), ('`unterminated'),
   ('/* unterminated'), ('/*!50001 alter table t add x int'), ('alter table t add x int */'),
   ($$alter table t add x varchar(3) default 'a$$), ($$alter table t add `x int$$),
