@@ -193,7 +193,10 @@ typedef struct DdlStatement
 									 * unknown (reason says so too) */
 	char	   *reason;			/* DDL_UNKNOWN / DDL_ALTER_UNKNOWN: why, for
 								 * logs ("unsupported statement CREATE
-								 * PROCEDURE", "unexpected token ...") */
+								 * \"sequence\"", "expected ..., found ...");
+								 * for ALTER TABLE "ALTER TABLE: " and the
+								 * first unknown action's reason; also set
+								 * with columns_incomplete */
 } DdlStatement;
 
 /* Parse one statement (a trailing ';' is allowed). Never NULL, never raises. */
