@@ -90,6 +90,7 @@ typedef struct DdlParser
 	bool		in_exec;		/* inside an executable comment */
 	TokType		last_type;		/* type of the last token lexed */
 	char		last_punct;		/* ... and its byte, if T_PUNCT */
+	size_t		last_end;		/* ... and its end */
 	Token		la[DDL_LOOKAHEAD];	/* lookahead, la[0] is the next token */
 	int			nla;
 	size_t		prev_end;		/* end of the last consumed token */
@@ -343,10 +344,11 @@ lex(DdlParser *p)
 		t.vstart = p->pos;
 		t.end = end;
 	}
-	else if (is_digit(c) || (c == '.' && is_digit(s[p->pos + 1]) &&
-							 p->last_type != T_WORD &&
-							 p->last_type != T_QIDENT &&
-							 !(p->last_type == T_PUNCT && p->last_punct == ')')))
+	else if (is_digit(c) ||
+			 (c == '.' && is_digit(s[p->pos + 1]) &&
+			  !(p->last_end == p->pos &&
+				(p->last_type == T_WORD || p->last_type == T_QIDENT ||
+				 (p->last_type == T_PUNCT && p->last_punct == ')')))))
 	{
 		size_t		end = 0;
 
@@ -419,6 +421,7 @@ lex(DdlParser *p)
 		t.end = p->pos + 1;
 	}
 	p->pos = t.end;
+	p->last_end = t.end;
 	p->last_type = t.type;
 	p->last_punct = (t.type == T_PUNCT) ? s[t.start] : '\0';
 	return t;
@@ -428,7 +431,11 @@ lex(DdlParser *p)
 static Token *
 peek(DdlParser *p, int n)
 {
-	Assert(n < DDL_LOOKAHEAD);
+	static Token beyond = {T_EOF, 0, 0, 0};
+
+	/* a programming error; never read past the buffer */
+	if (n < 0 || n >= DDL_LOOKAHEAD)
+		return &beyond;
 	while (p->nla <= n)
 		p->la[p->nla++] = lex(p);
 	return &p->la[n];
@@ -1013,6 +1020,12 @@ parse_data_type(DdlParser *p, DdlColumn *col)
 	if (!is_type_name(p, &t))
 		return fail(p, "a data type");
 	next(p);
+	/* SERIAL is BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE */
+	if (tok_is_kw(p, &t, "serial"))
+	{
+		col->not_null = true;
+		col->auto_increment = true;
+	}
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, tok_lower(p, &t));
 
@@ -1091,9 +1104,10 @@ skip_operand(DdlParser *p)
 		return skip_parens(p);
 	if (t->type == T_WORD)
 	{
-		next(p);
+		Token		w = next(p);
+
 		/* _charset 'string' */
-		if (peek(p, 0)->type == T_STRING && p->src[t->start] == '_')
+		if (peek(p, 0)->type == T_STRING && p->src[w.start] == '_')
 			next(p);
 		else if (peek_punct(p, 0, '('))
 			return skip_parens(p);
@@ -1123,12 +1137,14 @@ parse_default(DdlParser *p, DdlColumn *col)
 	Token		t = *peek(p, 0);
 	size_t		start = t.start;
 	bool		constant = false;
+	bool		hex_or_bit = false;
 
 	if (tok_is_kw(p, &t, "NULL"))
 	{
 		next(p);
 		col->default_kind = DDL_DEFAULT_NULL;
 		col->default_value = NULL;
+		col->default_hex_or_bit = false;
 		return true;
 	}
 	if (t.type == T_STRING ||
@@ -1168,8 +1184,19 @@ parse_default(DdlParser *p, DdlColumn *col)
 	}
 	else if (t.type == T_HEX || t.type == T_BIT)
 	{
+		/* X'1F', 0x1F -> "0x1F"; B'101', 0b101 -> "0b101" */
+		const char *digits = p->src + t.start + 2;
+		size_t		ndigits = t.end - t.start - 2;
+
 		next(p);
-		col->default_value = tok_raw(p, &t);
+		if (p->src[t.start] != '0')
+		{
+			digits = p->src + t.vstart + 1;
+			ndigits = t.end - t.vstart - 2;
+		}
+		col->default_value = psprintf("0%c%.*s", t.type == T_HEX ? 'x' : 'b',
+									  (int) ndigits, digits);
+		hex_or_bit = true;
 		constant = true;
 	}
 	else if (tok_is_kw(p, &t, "TRUE") || tok_is_kw(p, &t, "FALSE"))
@@ -1203,6 +1230,7 @@ parse_default(DdlParser *p, DdlColumn *col)
 			}
 		}
 		set_expression(p, col, inner);
+		col->default_hex_or_bit = false;
 		next(p);				/* ')' */
 		return true;
 	}
@@ -1232,8 +1260,12 @@ parse_default(DdlParser *p, DdlColumn *col)
 		else if (!skip_operand(p))
 			return false;
 	}
+	col->default_hex_or_bit = false;
 	if (constant)
+	{
 		col->default_kind = DDL_DEFAULT_CONSTANT;
+		col->default_hex_or_bit = hex_or_bit;
+	}
 	else
 		set_expression(p, col, start);
 	return true;
@@ -1371,8 +1403,11 @@ parse_column_def(DdlParser *p, DdlColumn *col)
 		}
 		else if (accept_kw(p, "BINARY"))
 		{
-			/* the binary collation of the character set */
-			col->type = psprintf("%s binary", col->type);
+			/* the binary collation of the character set (once is enough) */
+			size_t		n = strlen(col->type);
+
+			if (n < 7 || strcmp(col->type + n - 7, " binary") != 0)
+				col->type = psprintf("%s binary", col->type);
 		}
 		else if (accept_kw(p, "COLUMN_FORMAT") || accept_kw(p, "STORAGE"))
 		{
@@ -1678,8 +1713,8 @@ parse_create_table(DdlParser *p, DdlStatement *st)
 			}
 			if (tok_is_punct(p, t, '('))
 				depth++;
-			else if (tok_is_punct(p, t, ')'))
-				depth--;
+			else if (tok_is_punct(p, t, ')') && --depth < 0)
+				return fail(p, "table options");
 			next(p);
 		}
 	}
@@ -1827,6 +1862,21 @@ peek_standalone(DdlParser *p, bool *changes_rows, const char **what)
 	return false;
 }
 
+/*
+ * A column definition in ALTER TABLE with the PRIMARY KEY attribute adds a
+ * primary key: say so with an action of its own, after the column's.
+ */
+static void
+add_column_pk_action(DdlStatement *st, DdlColumn *col)
+{
+	DdlAlterAction *a;
+
+	if (col == NULL || !col->primary_key)
+		return;
+	a = new_action(st, DDL_ALTER_ADD_PRIMARY_KEY);
+	a->key_columns = list_make1(pstrdup(col->name));
+}
+
 /* ALTER TABLE t ADD ..., ADD consumed. */
 static bool
 parse_alter_add(DdlParser *p, DdlStatement *st)
@@ -1851,9 +1901,16 @@ parse_alter_add(DdlParser *p, DdlStatement *st)
 
 	if (accept_punct(p, '('))
 	{
-		/* ADD [COLUMN] (col def, ..., [index defs]) */
+		/*
+		 * ADD [COLUMN] (col def, ..., [index defs]): each action's text is
+		 * its element, so that the texts stay linear in the input
+		 */
 		for (;;)
 		{
+			size_t		start = peek(p, 0)->start;
+			int			before = list_length(st->actions);
+			ListCell   *lc;
+
 			if (peek_key_element(p))
 			{
 				bool		is_pk;
@@ -1876,7 +1933,11 @@ parse_alter_add(DdlParser *p, DdlStatement *st)
 				a->name = col->name;
 				a->column = col;
 				a->if_not_exists = if_not_exists;
+				add_column_pk_action(st, col);
 			}
+			for_each_from(lc, st->actions, before)
+				((DdlAlterAction *) lfirst(lc))->text =
+					pnstrdup(p->src + start, p->prev_end - start);
 			if (accept_punct(p, ')'))
 				return true;
 			if (!accept_punct(p, ','))
@@ -1894,6 +1955,7 @@ parse_alter_add(DdlParser *p, DdlStatement *st)
 		a->name = col->name;
 		a->column = col;
 		a->if_not_exists = if_not_exists;
+		add_column_pk_action(st, col);
 		return true;
 	}
 }
@@ -2016,11 +2078,30 @@ parse_alter_clause(DdlParser *p, DdlStatement *st)
 
 	if (peek_standalone(p, &changes_rows, &what))
 	{
-		/* partition maintenance ends the statement (commas and all) */
-		skip_to_end(p);
+		/*
+		 * Partition maintenance ends the statement (commas and all).  The
+		 * ones that change rows are unknown actions; EXCHANGE and CONVERT
+		 * name another table whose rows change too: new_table.
+		 */
+		a = new_action(st, changes_rows ? DDL_ALTER_UNKNOWN : DDL_ALTER_TABLE_OPTION);
 		if (changes_rows)
-			return fail_msg(p, pstrdup(what));
-		new_action(st, DDL_ALTER_TABLE_OPTION);
+			a->reason = pstrdup(what);
+		while (!at_end(p))
+		{
+			if (changes_rows && a->new_table == NULL && accept_kw(p, "TABLE"))
+			{
+				DdlTableName n;
+
+				if (parse_table_name(p, &n))
+				{
+					a->new_table = n.name;
+					a->new_schema = n.schema;
+				}
+				p->error = NULL;
+			}
+			else
+				next(p);
+		}
 		return true;
 	}
 	if (accept_kw(p, "ADD"))
@@ -2043,7 +2124,10 @@ parse_alter_clause(DdlParser *p, DdlStatement *st)
 		if (!parse_ident(p, &a->column->name, "the new column name"))
 			return false;
 		a->new_name = a->column->name;
-		return parse_column_def(p, a->column);
+		if (!parse_column_def(p, a->column))
+			return false;
+		add_column_pk_action(st, a->column);
+		return true;
 	}
 	if (accept_kw(p, "MODIFY"))
 	{
@@ -2053,6 +2137,7 @@ parse_alter_clause(DdlParser *p, DdlStatement *st)
 		if (!parse_column(p, &a->column))
 			return false;
 		a->name = a->column->name;
+		add_column_pk_action(st, a->column);
 		return true;
 	}
 	if (accept_kw(p, "RENAME"))
@@ -2189,15 +2274,33 @@ parse_alter_table(DdlParser *p, DdlStatement *st)
 			a = new_action(st, DDL_ALTER_UNKNOWN);
 			a->reason = reason;
 			if (st->reason == NULL)
-				st->reason = psprintf("ALTER TABLE clause not understood: %s", reason);
+				st->reason = psprintf("ALTER TABLE: %s", reason);
 		}
 		for_each_from(lc, st->actions, before)
 		{
 			DdlAlterAction *a = lfirst(lc);
 
-			a->text = pnstrdup(p->src + start, p->prev_end > start ? p->prev_end - start : 0);
+			if (a->kind == DDL_ALTER_UNKNOWN && st->reason == NULL)
+				st->reason = psprintf("ALTER TABLE: %s", a->reason);
+			if (a->text == NULL)
+				a->text = pnstrdup(p->src + start,
+								   p->prev_end > start ? p->prev_end - start : 0);
 		}
-		if (!accept_punct(p, ','))
+		if (accept_punct(p, ','))
+		{
+			if (at_end(p))
+			{
+				DdlAlterAction *a = new_action(st, DDL_ALTER_UNKNOWN);
+
+				fail(p, "an ALTER TABLE clause after \",\"");
+				a->reason = p->error;
+				a->text = pstrdup("");
+				p->error = NULL;
+				if (st->reason == NULL)
+					st->reason = psprintf("ALTER TABLE: %s", a->reason);
+			}
+		}
+		else
 		{
 			/* only PARTITION BY may follow a clause without a comma */
 			if (!at_end(p) && !peek_kw(p, 0, "PARTITION") && !peek_kw(p, 0, "REMOVE") &&
@@ -2211,7 +2314,7 @@ parse_alter_table(DdlParser *p, DdlStatement *st)
 				a->reason = p->error;
 				p->error = NULL;
 				if (st->reason == NULL)
-					st->reason = psprintf("ALTER TABLE clause not understood: %s", a->reason);
+					st->reason = psprintf("ALTER TABLE: %s", a->reason);
 				skip_to_clause_end(p);
 				if (peek_punct(p, 0, ')'))
 					next(p);
@@ -2544,6 +2647,17 @@ ddl_parse(const char *statement)
 	{
 		st->kind = DDL_UNKNOWN;
 		st->reason = p.error ? p.error : pstrdup("syntax error");
+	}
+	if (st->kind == DDL_UNKNOWN)
+	{
+		/* only the table (if any) and the reason mean anything */
+		st->tables = NIL;
+		st->renames = NIL;
+		st->actions = NIL;
+		st->columns = NIL;
+		st->primary_key = NIL;
+		st->like_table.schema = st->like_table.name = NULL;
+		st->columns_incomplete = false;
 	}
 	return st;
 }

@@ -62,8 +62,10 @@ typedef enum DdlAlterKind
 								 * DEFAULT / SET VISIBLE|INVISIBLE: no effect on
 								 * existing rows */
 	DDL_ALTER_RENAME_TABLE,		/* RENAME [TO|AS] new_name (new_table) */
-	DDL_ALTER_ADD_PRIMARY_KEY,	/* key_columns */
-	DDL_ALTER_DROP_PRIMARY_KEY,
+	DDL_ALTER_ADD_PRIMARY_KEY,	/* key_columns; also follows the ADD, CHANGE
+								 * or MODIFY action of a column defined with
+								 * PRIMARY KEY */
+	DDL_ALTER_DROP_PRIMARY_KEY,	/* also DROP INDEX|CONSTRAINT `PRIMARY` */
 	DDL_ALTER_INDEX,			/* ADD/DROP/RENAME INDEX|KEY|UNIQUE|FULLTEXT|
 								 * SPATIAL|FOREIGN KEY|CONSTRAINT|CHECK,
 								 * ALTER INDEX ... VISIBLE: no data effect */
@@ -105,10 +107,17 @@ typedef struct DdlColumn
 	bool		auto_increment;
 	DdlDefaultKind default_kind;
 	char	   *default_value;	/* constant: the value (unquoted, unescaped;
-								 * numbers as written); expression: its text */
+								 * numbers as written; TRUE/FALSE as 1/0);
+								 * expression: its text */
 	bool		generated;		/* [GENERATED ALWAYS] AS (expr) */
 	bool		first;			/* FIRST */
 	char	   *after;			/* AFTER column, or NULL */
+	/* added by the parser's implementation: */
+	bool		default_hex_or_bit; /* the constant was a hexadecimal or bit
+									 * literal (X'1F', 0x1F, B'101', 0b101):
+									 * default_value is "0x1F" / "0b101", a
+									 * number for numeric and BIT columns,
+									 * bytes for string columns */
 } DdlColumn;
 
 typedef struct DdlAlterAction
@@ -118,12 +127,17 @@ typedef struct DdlAlterAction
 								 * MODIFY, ALTER COLUMN */
 	char	   *new_name;		/* RENAME COLUMN / CHANGE: the new name */
 	DdlColumn  *column;			/* ADD, CHANGE, MODIFY */
-	char	   *new_table;		/* RENAME TO: new table name (unqualified) */
+	char	   *new_table;		/* RENAME TO: new table name (unqualified);
+								 * DDL_ALTER_UNKNOWN for EXCHANGE PARTITION
+								 * ... WITH TABLE x, CONVERT TABLE x TO
+								 * PARTITION, CONVERT PARTITION ... TO TABLE
+								 * x: x, whose rows change too */
 	char	   *new_schema;		/* its qualifier, or NULL */
 	List	   *key_columns;	/* ADD PRIMARY KEY: column names (char *) */
 	char	   *charset;		/* CONVERT TO CHARACTER SET */
 	char	   *collation;		/* CONVERT TO ... COLLATE */
-	char	   *text;			/* the clause as written (for logs) */
+	char	   *text;			/* the clause as written (for logs; for ADD
+								 * (a int, b int) the element, "a int") */
 	/* added by the parser's implementation: */
 	bool		if_exists;		/* MariaDB DROP|CHANGE|MODIFY|RENAME COLUMN IF
 								 * EXISTS, DROP INDEX IF EXISTS: nothing
@@ -179,7 +193,10 @@ typedef struct DdlStatement
 									 * unknown (reason says so too) */
 	char	   *reason;			/* DDL_UNKNOWN / DDL_ALTER_UNKNOWN: why, for
 								 * logs ("unsupported statement CREATE
-								 * PROCEDURE", "unexpected token ...") */
+								 * \"sequence\"", "expected ..., found ...");
+								 * for ALTER TABLE "ALTER TABLE: " and the
+								 * first unknown action's reason; also set
+								 * with columns_incomplete */
 } DdlStatement;
 
 /* Parse one statement (a trailing ';' is allowed). Never NULL, never raises. */

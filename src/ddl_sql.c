@@ -128,6 +128,7 @@ json_column(StringInfo buf, const DdlColumn *c)
 	json_bool(buf, &first, "auto_increment", c->auto_increment);
 	json_str(buf, &first, "default_kind", default_kind_name(c->default_kind));
 	json_str(buf, &first, "default_value", c->default_value);
+	json_bool(buf, &first, "default_hex_or_bit", c->default_hex_or_bit);
 	json_bool(buf, &first, "generated", c->generated);
 	json_bool(buf, &first, "first", c->first);
 	json_str(buf, &first, "after", c->after);
