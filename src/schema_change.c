@@ -190,6 +190,12 @@ existing_rows_value(const DdlColumn *c, const Query__Field *f, bool *known)
 		case DDL_DEFAULT_NULL:
 			return NULL;
 		case DDL_DEFAULT_CONSTANT:
+			/* X'41', 0x41, b'101': bytes, not text; leave them to a copy */
+			if (c->default_hex_or_bit)
+			{
+				*known = false;
+				return NULL;
+			}
 			if ((numeric || text || strcmp(pgtype, "date") == 0 ||
 				 strncmp(pgtype, "timestamp", 9) == 0) &&
 				c->default_value != NULL && !c->generated)
