@@ -43,6 +43,8 @@
 
 #define VSTREAM_PRI_KEY_FLAG 2
 
+static bool try_spi_exec(const char *sql, const char *what);
+
 static HTAB *mirror_cache = NULL;
 static MemoryContext mirror_cache_cxt = NULL;
 
@@ -519,21 +521,30 @@ mirror_create(StreamDef *def, MirrorTable *mt, const char *keyspace,
 					qname, keyspace, mt->source_table)));
 }
 
-void
+/*
+ * Add a column for a source column.  A default literal the column type
+ * does not accept (e.g. 1.5e3 for an integer) is left out: returns false,
+ * and the caller copies the table again.
+ */
+bool
 mirror_add_column(StreamDef *def, MirrorTable *mt, const char *source,
 				  const char *pgtype, const char *default_literal)
 {
 	char	   *col = mirror_pg_name(source);
 	const char *qname = quote_qualified_identifier(def->target_schema, mt->table_name);
+	bool		ok = true;
 
 	if (default_literal)
-		mirror_spi_exec(psprintf("ALTER TABLE %s ADD COLUMN %s %s DEFAULT %s",
-								 qname, quote_identifier(col), pgtype,
-								 quote_literal_cstr(default_literal)));
-	else
+		ok = try_spi_exec(psprintf("ALTER TABLE %s ADD COLUMN %s %s DEFAULT %s",
+								   qname, quote_identifier(col), pgtype,
+								   quote_literal_cstr(default_literal)),
+						  psprintf("give column %s of mirror table %s the source's default",
+								   quote_identifier(col), mt->table_name));
+	if (!default_literal || !ok)
 		mirror_spi_exec(psprintf("ALTER TABLE %s ADD COLUMN %s %s",
 								 qname, quote_identifier(col), pgtype));
 	mirror_map_column(def->id, mt, source, col);
+	return ok;
 }
 
 void

@@ -107,7 +107,7 @@ extern Oid	mirror_schema_oid(StreamDef *def);
 extern Oid	mirror_relid(StreamDef *def, MirrorTable *mt);
 extern void mirror_create(StreamDef *def, MirrorTable *mt, const char *keyspace,
 						  Query__Field **fields, int nfields);
-extern void mirror_add_column(StreamDef *def, MirrorTable *mt, const char *source,
+extern bool mirror_add_column(StreamDef *def, MirrorTable *mt, const char *source,
 							  const char *pgtype, const char *default_literal);
 extern void mirror_drop_column(StreamDef *def, MirrorTable *mt, const char *source);
 extern bool mirror_rename_column(StreamDef *def, MirrorTable *mt,

@@ -423,8 +423,9 @@ add_field_column(ApplyState *state, ApplyMapping *m, MirrorTable *mt,
 	}
 	known = default_is_portable(f) &&
 		live_column_default(state->opts, m->table, f->name, &defval, &defnull);
-	mirror_add_column(state->def, mt, f->name, convert_pg_type_sql(f),
-					  known && !defnull ? defval : NULL);
+	if (!mirror_add_column(state->def, mt, f->name, convert_pg_type_sql(f),
+						   known && !defnull ? defval : NULL))
+		known = false;
 	ereport(LOG,
 			(errmsg("vstream_fdw added column \"%s\" to mirror table %s%s",
 					f->name,

@@ -332,8 +332,9 @@ add_column(ApplyState *state, MirrorTable *mt, const DdlColumn *c,
 	}
 	value = existing_rows_value(c, f, &known);
 	apply_close_rels(state);
-	mirror_add_column(state->def, mt, c->name, convert_pg_type_sql(f),
-					  known ? value : NULL);
+	if (!mirror_add_column(state->def, mt, c->name, convert_pg_type_sql(f),
+						   known ? value : NULL))
+		known = false;
 	if (!known)
 	{
 		append_action(actions, "added column %s (existing rows' values need a new copy)",
