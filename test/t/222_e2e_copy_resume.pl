@@ -1,0 +1,70 @@
+# 222_e2e_copy_resume.pl -- end to end against the real local Vitess: a
+# copy phase stopped after one table completed and while the next one is
+# being copied; meanwhile rows of the completed table are deleted and
+# updated at the source.  Vitess rebuilds the copy plan when the stream
+# resumes and, told nothing, copies the completed table again from scratch
+# while dropping its changes until then, so the deleted rows would stay in
+# the mirror.  The worker names the completed table with its last key: the
+# changes arrive, and the mirror equals the source.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use VitessCluster;
+
+my $vt = VitessCluster->require_cluster;
+my $wait = \&VitessCluster::wait_until;
+
+$vt->mysql('commerce', "drop table if exists sc_cr_a; drop table if exists sc_cr_b;");
+$vt->mysql('commerce', q{
+create table sc_cr_a (id int primary key, v varchar(20));
+create table sc_cr_b (id int primary key, v varchar(40));
+});
+my $sql = '';
+for my $i (0 .. 1)
+{
+	$sql .= 'insert into sc_cr_a values ' . join(',', map { "($_, 'a$_')" } ($i * 1000 + 1) .. ($i * 1000 + 1000)) . ";\n";
+}
+for (my $i = 1; $i <= 300_000; $i += 2000)
+{
+	$sql .= 'insert into sc_cr_b values ' . join(',', map { "($_, 'b-row-$_')" } $i .. $i + 1999) . ";\n";
+}
+$vt->mysql('commerce', $sql, timeout => 600);
+
+my $node = $vt->pg_node('e2e_copy_resume');
+$vt->create_server($node, 'commerce');
+sub sql { my ($s) = @_; return $node->safe_psql('postgres', $s); }
+
+sql("SELECT vstream_fdw.create_stream('commerce', ARRAY['sc_cr_a', 'sc_cr_b'])");
+ok($wait->(sub { sql(q{SELECT count(*) FROM vstream_fdw.stream_status WHERE copy_table = 'sc_cr_b'}) eq '1' }, 120, 0.05),
+	'the copy reached the second table');
+sql("SELECT vstream_fdw.stop_stream('commerce')");
+my $copied_b = sql('SELECT count(*) FROM commerce.sc_cr_b');
+cmp_ok($copied_b, '<', 300_000, "stopped in the middle of the second table ($copied_b rows copied)");
+is(sql('SELECT count(*) FROM commerce.sc_cr_a'), '2000', 'the first table was copied completely');
+is(sql(q{SELECT count(*) FROM vstream_fdw.table_copy WHERE source_table = 'sc_cr_a' AND lastpk IS NOT NULL}), '1',
+	'its completion and last key are recorded');
+
+# changes to the completed table while the stream is stopped
+$vt->mysql('commerce', q{
+delete from sc_cr_a where id <= 100;
+update sc_cr_a set v = 'changed' where id between 500 and 599;
+insert into sc_cr_a values (5000, 'new');
+});
+
+sql("SELECT vstream_fdw.start_stream('commerce')");
+ok($vt->wait_replicating($node, 'commerce', shards => 1, timeout => 180), 'the copy completed');
+ok($vt->wait_converged($node, [ [ commerce => 'sc_cr_a' ], [ commerce => 'sc_cr_b' ] ], timeout => 120),
+	'both mirrors equal their source: no deleted row left behind');
+is(sql('SELECT count(*) FROM commerce.sc_cr_a WHERE id <= 100'), '0', 'the deleted rows are gone');
+like(slurp_file($node->logfile), qr/completed table\(s\) resume from their last key/,
+	'the copy resumed naming the completed table');
+
+$vt->mysql('commerce', "drop table if exists sc_cr_a; drop table if exists sc_cr_b;");
+$node->stop;
+done_testing();
