@@ -24,8 +24,10 @@ use VitessCluster;
 my $vt = VitessCluster->require_cluster;
 my $wait = \&VitessCluster::wait_until;
 
-my @commerce_tables = qw(sc_load sc_t1 sc_t2 sc_t3 sc_t3b sc_t4 sc_t5 sc_t6 sc_like
-  sc_sw_a sc_sw_b sc_od sc_new);
+# 64 bytes (62 characters): MySQL accepts it, PostgreSQL keeps 63 bytes
+my $t64 = 'sc_' . ('t' x 58) . 'üz';
+my @commerce_tables = (qw(sc_load sc_t1 sc_t2 sc_t3 sc_t3b sc_t4 sc_t5 sc_t6 sc_like
+  sc_sw_a sc_sw_b sc_od sc_new), $t64);
 my @customer_tables = qw(sc_s);
 
 sub cleanup
@@ -141,6 +143,13 @@ same('commerce', 'sc_t2', 'CREATE TABLE with a 64-character column');
 is(sql(q{SELECT count(*) FROM vstream_fdw.mirror_column WHERE length(source_column) = 64 AND octet_length(column_name::text) <= 63}),
 	'1', '64-character name mapped to a 63-byte mirror name in the catalog');
 
+# a table name over 63 bytes
+is(length($t64), 64, '64-byte table name');
+$vt->mysql('commerce', "create table `$t64` (id int primary key, v int); insert into `$t64` values (1, 1)");
+same('commerce', $t64, 'CREATE TABLE with a 64-byte name');
+like(sql(qq{SELECT table_name FROM vstream_fdw.mirror WHERE source_table = '$t64'}), qr/^sc_t{50,}_[0-9a-f]{8}$/,
+	'64-byte table name: a 63-byte mirror name with a hash suffix');
+
 # 5. RENAME TABLE: the renamed mirror keeps every row
 $vt->mysql('commerce', 'rename table sc_t3 to sc_t3b');
 $vt->mysql_retry('commerce', 'insert into sc_t3b values (3, 3)');
@@ -249,10 +258,23 @@ $vt->mysql_retry('customer', "insert into sc_s (id, v2, x) values (1, 1, 1), (2,
 same('customer', 'sc_s', 'sharded: TRUNCATE');
 is(sql('SELECT count(*) FROM customer.sc_s'), '3', 'sharded TRUNCATE: only the new rows');
 
+# resync_table of the table being written: copied again under the load
+sql("SELECT vstream_fdw.resync_table('commerce', 'sc_load')");
+
 # ------------------------------------------------------ all along
 my ($wok, $werr) = $vt->finish_writer($writer);
 ok($wok, 'writer finished') or diag($werr);
-same('commerce', 'sc_load', 'the table written all along');
+same('commerce', 'sc_load', 'the table written all along (and copied again)');
+
+# drop_policy 'drop': DROP TABLE at the source drops the mirror
+sql(q{ALTER SERVER commerce OPTIONS (ADD drop_policy 'drop')});
+sql("SELECT vstream_fdw.stop_stream('commerce'); SELECT vstream_fdw.start_stream('commerce')");
+$vt->mysql('commerce', 'drop table sc_like');
+ok($wait->(sub { sql(q{SELECT to_regclass('commerce.sc_like') IS NULL}) eq 't' }, 60, 0.3),
+	"drop_policy 'drop': the mirror is dropped");
+is(sql(q{SELECT count(*) FROM vstream_fdw.mirror WHERE source_table = 'sc_like'}), '0',
+	"drop_policy 'drop': no catalog row left");
+$pid_m = $vt->worker_pid($node, 'commerce');
 
 is($vt->worker_pid($node, 'commerce'), $pid_m, 'commerce: the same worker through every change');
 is($vt->worker_pid($node, 'customer'), $pid_c, 'customer: the same worker through every change');

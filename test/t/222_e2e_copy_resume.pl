@@ -20,7 +20,7 @@ use VitessCluster;
 my $vt = VitessCluster->require_cluster;
 my $wait = \&VitessCluster::wait_until;
 
-$vt->mysql('commerce', "drop table if exists sc_cr_a; drop table if exists sc_cr_b;");
+$vt->mysql('commerce', "drop table if exists sc_cr_a; drop table if exists sc_cr_b; drop table if exists sc_cr_c;");
 $vt->mysql('commerce', q{
 create table sc_cr_a (id int primary key, v varchar(20));
 create table sc_cr_b (id int primary key, v varchar(40));
@@ -65,6 +65,31 @@ is(sql('SELECT count(*) FROM commerce.sc_cr_a WHERE id <= 100'), '0', 'the delet
 like(slurp_file($node->logfile), qr/completed table\(s\) resume from their last key/,
 	'the copy resumed naming the completed table');
 
-$vt->mysql('commerce', "drop table if exists sc_cr_a; drop table if exists sc_cr_b;");
+# add a table to the running stream: it is copied, the others keep going
+$vt->mysql('commerce', q{
+create table sc_cr_c (id int primary key, v int);
+insert into sc_cr_c values (1, 1), (2, 2), (3, 3);
+});
+my $pid = $vt->worker_pid($node, 'commerce');
+sql("SELECT vstream_fdw.add_table('commerce', 'sc_cr_c')");
+$vt->mysql_retry('commerce', "insert into sc_cr_c values (4, 4); update sc_cr_a set v = 'after add' where id = 2000");
+ok($vt->wait_converged($node, [ [ commerce => 'sc_cr_c' ], [ commerce => 'sc_cr_a' ] ], timeout => 120),
+	'add_table: the new table is copied and the others keep replicating');
+is(sql(q{SELECT tables FROM vstream_fdw.stream}), '{sc_cr_a,sc_cr_b,sc_cr_c}', 'add_table: the stream lists it');
+ok($wait->(sub { sql(q{SELECT state FROM vstream_fdw.mirror WHERE source_table = 'sc_cr_c'}) eq 'active' }, 60, 0.2),
+	'add_table: the mirror is active once copied');
+
+# resync_table: copied again while the other tables keep replicating
+sql(q{UPDATE commerce.sc_cr_a SET v = 'planted' WHERE id = 1000});
+sql("SELECT vstream_fdw.resync_table('commerce', 'sc_cr_a')");
+$vt->mysql_retry('commerce', "insert into sc_cr_c values (5, 5)");
+ok($vt->wait_converged($node, [ [ commerce => 'sc_cr_a' ], [ commerce => 'sc_cr_c' ] ], timeout => 120),
+	'resync_table: the table equals its source again');
+ok($wait->(sub { sql(q{SELECT state FROM vstream_fdw.mirror WHERE source_table = 'sc_cr_a'}) eq 'active' }, 60, 0.2),
+	'resync_table: active again once copied');
+like(sql(q{SELECT string_agg(DISTINCT phase, ',') FROM vstream_fdw.stream_status}), qr/^replicating$/,
+	'the stream replicates');
+
+$vt->mysql('commerce', "drop table if exists sc_cr_a; drop table if exists sc_cr_b; drop table if exists sc_cr_c;");
 $node->stop;
 done_testing();
