@@ -28,6 +28,8 @@ SELECT vstream_fdw.start_stream('nothing');
 SELECT vstream_fdw.stop_stream('nothing');
 SELECT vstream_fdw.drop_stream('nothing');
 SELECT vstream_fdw.resync_stream('nothing');
+SELECT vstream_fdw.resync_table('nothing', 't');
+SELECT vstream_fdw.add_table('nothing', 't');
 
 -- start positions
 SELECT vgtid IS NULL AS no_vgtid, copy_completed, copied_shards
@@ -47,6 +49,15 @@ SELECT server, target_schema, keyspace, shard, phase, position, rows_copied,
        conflicts, worker_pid, vgtid
   FROM vstream_fdw.stream_status;
 SELECT vstream_fdw.create_stream('stream_srv');
+-- tables of a stream of every table: add_table refuses, resync_table takes any
+SELECT vstream_fdw.add_table('stream_srv', 't');
+SELECT vstream_fdw.add_table('stream_srv', 'ks.t');
+SELECT vstream_fdw._request_recopy(s.id, '_vt_hld_0123_20260101000000_')
+  FROM vstream_fdw.stream s;
+SELECT vstream_fdw._request_recopy(s.id, 't') FROM vstream_fdw.stream s;
+SELECT source_table, table_name, state FROM vstream_fdw.mirror;
+SELECT vstream_fdw.vgtid_to_jsonb(vgtid) AS vgtid_with_recopy FROM vstream_fdw.checkpoint;
+DELETE FROM vstream_fdw.mirror;
 SELECT vstream_fdw.stop_stream('stream_srv');
 SELECT server_name, enabled, state FROM vstream_fdw.stream;
 CREATE SCHEMA mirror_target;
@@ -73,7 +84,8 @@ SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_c
   FROM pg_proc p
  WHERE p.pronamespace = 'vstream_fdw'::regnamespace
    AND p.proname IN ('create_stream', 'start_stream', 'stop_stream', 'drop_stream',
-                     'resync_stream', '_stop_worker', '_wake_launcher')
+                     'resync_stream', '_stop_worker', '_wake_launcher',
+                     'resync_table', 'add_table', '_request_recopy')
  ORDER BY 1;
 
 -- the stream tables are kept by pg_dump

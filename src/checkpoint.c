@@ -364,19 +364,6 @@ checkpoint_stream_state(int32 stream_id, const char *state)
 }
 
 void
-checkpoint_register_mirror(int32 stream_id, const char *table)
-{
-	Oid			argtypes[2] = {INT4OID, NAMEOID};
-	Datum		values[2];
-
-	values[0] = Int32GetDatum(stream_id);
-	values[1] = DirectFunctionCall1(namein, CStringGetDatum(table));
-	spi_exec("INSERT INTO vstream_fdw.mirror (stream_id, table_name) "
-			 "VALUES ($1, $2) ON CONFLICT DO NOTHING",
-			 2, argtypes, values, NULL, false, SPI_OK_INSERT);
-}
-
-void
 checkpoint_record_error(int32 stream_id, const char *message, bool fatal)
 {
 	Oid			argtypes[3] = {INT4OID, TEXTOID, BOOLOID};

@@ -73,9 +73,6 @@ extern void checkpoint_shard_copy_completed(int32 stream_id,
 /* The final COPY_COMPLETED: stream state becomes 'replicating'. */
 extern void checkpoint_stream_state(int32 stream_id, const char *state);
 
-/* Register a mirror table of the stream, in the current transaction. */
-extern void checkpoint_register_mirror(int32 stream_id, const char *table);
-
 /*
  * Record the worker's last error in the stream row, in a transaction of
  * its own; fatal also sets state 'error'.

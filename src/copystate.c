@@ -322,9 +322,36 @@ copystate_prepare_resume(StreamDef *def, Binlogdata__VGtid *vgtid,
 	SPI_finish();
 	MemoryContextSwitchTo(outer);
 
-	/* the stream's own copy copies every table */
-	if (!def->copy_completed)
-		*tables_to_copy = NIL;
+	/*
+	 * Once the stream's own copy completed, only tables marked 'copying' are
+	 * copied: an entry for any other table (one dropped while it was being
+	 * copied again) would make the shard copy every table.
+	 */
+	for (i = 0; def->copy_completed && vgtid != NULL && i < vgtid->n_shard_gtids; i++)
+	{
+		Binlogdata__ShardGtid *sg = vgtid->shard_gtids[i];
+		size_t		j;
+
+		for (j = 0; j < sg->n_table_p_ks;)
+		{
+			const char *table = sg->table_p_ks[j]->table_name;
+			ListCell   *lc;
+			bool		wanted = false;
+
+			foreach(lc, *tables_to_copy)
+				if (strcmp(lfirst(lc), table) == 0)
+					wanted = true;
+			if (wanted)
+				j++;
+			else
+			{
+				ereport(LOG,
+						(errmsg("vstream_fdw stream of server \"%s\": shard %s/%s no longer copies table \"%s\"",
+								def->server_name, sg->keyspace, sg->shard, table)));
+				entry_remove(sg, table);
+			}
+		}
+	}
 }
 
 /* ---- session tracking ---- */
@@ -469,6 +496,8 @@ copystate_vgtid(ApplyState *state, const Binlogdata__VGtid *vgtid,
 		sc = shard_copy(t, sg->keyspace, sg->shard);
 		if (sc == NULL)
 			continue;
+		if (sg->n_table_p_ks == 0 && sc->entries == NIL)
+			continue;			/* replicating: nothing to track */
 		now = entries_of(t, sg);
 		foreach(lc, sc->entries)
 		{
@@ -480,7 +509,12 @@ copystate_vgtid(ApplyState *state, const Binlogdata__VGtid *vgtid,
 				if (sc->field_table && strcmp(sc->field_table, e->table) == 0)
 					sc->field_table = NULL;
 			}
+			pfree(e->table);
+			if (e->lastpk)
+				pfree(e->lastpk);
+			pfree(e);
 		}
+		list_free(sc->entries);
 		sc->entries = now;
 	}
 
