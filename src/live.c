@@ -96,9 +96,9 @@ typedef struct LiveScanState
 	MemoryContextCallback cleanup;
 } LiveScanState;
 
-/* Per-query cost of a remote statement (connection reuse, round trip) */
-#define LIVE_STARTUP_COST 25.0
-#define LIVE_ROW_COST 0.01
+/* Cost of a remote statement (a round trip) and of a row (network, conversion) */
+#define LIVE_STARTUP_COST 10.0
+#define LIVE_ROW_COST 0.1
 #define LIVE_DEFAULT_ROWS 1000.0
 
 static void
@@ -155,8 +155,7 @@ live_add_path(PlannerInfo *root, RelOptInfo *baserel, double rows,
 	Cost		startup = LIVE_STARTUP_COST;
 	Cost		total = startup + rows * LIVE_ROW_COST + rows * cpu_tuple_cost;
 
-	if (pathkeys != NIL)
-		total *= 1.05;
+	/* a remote sort costs the same as the local one: no penalty here */
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, rows,
 #if PG_VERSION_NUM >= 180000
