@@ -129,6 +129,7 @@ conn_open(const VStreamServerOptions *opts, bool olap, char **errmsg)
 	MysqlConn  *conn;
 	unsigned int timeout;
 	my_bool		on = 1;
+	unsigned int protocol = MYSQL_PROTOCOL_TCP;
 
 	*errmsg = NULL;
 	m = mysql_init(NULL);
@@ -143,6 +144,8 @@ conn_open(const VStreamServerOptions *opts, bool olap, char **errmsg)
 	mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* TCP even for "localhost" (the client would take a Unix socket) */
+	mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol);
 
 	if (opts->tls != VSTREAM_TLS_DISABLE)
 	{
