@@ -43,6 +43,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "live.h"
 #include "mysql_conn.h"
 
 typedef struct ConnCacheKey
@@ -522,4 +523,93 @@ mysqlconn_append_literal(StringInfo buf, const char *s, int len)
 		appendStringInfoChar(buf, s[i]);
 	}
 	appendStringInfoChar(buf, '\'');
+}
+
+/*
+ * Unquote a MariaDB COLUMN_DEFAULT string literal ('it''s' -> it's).
+ */
+static char *
+unquote_mysql_literal(const char *v, size_t len)
+{
+	StringInfoData buf;
+	size_t		i;
+
+	initStringInfo(&buf);
+	for (i = 1; i + 1 < len; i++)
+	{
+		if ((v[i] == '\'' && v[i + 1] == '\'') || v[i] == '\\')
+			i++;
+		appendStringInfoChar(&buf, v[i]);
+	}
+	return buf.data;
+}
+
+/*
+ * The worker's read of a column default (declared in live.h, whose
+ * signature schema.c uses): an uncached connection with TLS as configured,
+ * a plain buffered query.  Lives here, not in the scan code, so that the
+ * apply path does not depend on the live foreign tables.
+ */
+bool
+live_column_default(const VStreamServerOptions *opts, const char *table,
+					const char *column, char **value, bool *isnull)
+{
+	MysqlConn  *conn;
+	MYSQL_RES  *res = NULL;
+	MYSQL_ROW	row;
+	unsigned long *lengths;
+	StringInfoData q;
+	char	   *err;
+	bool		known = false;
+
+	*value = NULL;
+	*isnull = false;
+	conn = mysqlconn_open(opts, false, &err);
+	if (conn == NULL)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not read the default of column \"%s\" of table \"%s\" through VTGate at %s:%d: %s",
+						column, table, opts->host, opts->mysql_port, err)));
+		return false;
+	}
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
+	mysqlconn_append_literal(&q, opts->keyspace, strlen(opts->keyspace));
+	appendStringInfoString(&q, " AND TABLE_NAME = ");
+	mysqlconn_append_literal(&q, table, strlen(table));
+	appendStringInfoString(&q, " AND COLUMN_NAME = ");
+	mysqlconn_append_literal(&q, column, strlen(column));
+	if (mysql_real_query(conn->mysql, q.data, q.len) == 0 &&
+		(res = mysql_store_result(conn->mysql)) != NULL &&
+		mysql_num_fields(res) >= 2 &&
+		(row = mysql_fetch_row(res)) != NULL)
+	{
+		const char *def = row[0];
+		const char *extra = row[1] ? row[1] : "";
+
+		lengths = mysql_fetch_lengths(res);
+		if (def == NULL || strcmp(def, "NULL") == 0)
+		{
+			*isnull = true;
+			known = true;
+		}
+		else if (lengths[0] >= 2 && def[0] == '\'' && def[lengths[0] - 1] == '\'')
+		{
+			/* MariaDB quotes string literals */
+			*value = unquote_mysql_literal(def, lengths[0]);
+			known = true;
+		}
+		else if (strstr(extra, "DEFAULT_GENERATED") == NULL &&
+				 strchr(def, '(') == NULL)
+		{
+			/* a number (MariaDB) or an unquoted literal (MySQL) */
+			*value = pnstrdup(def, lengths[0]);
+			known = true;
+		}
+	}
+	if (res)
+		mysql_free_result(res);
+	mysqlconn_release(conn);
+	return known;
 }

@@ -140,6 +140,20 @@ is(verify_table(''), "table|2000|2000|0|0|0|identical\nsummary|2000|2000|0|0|0|i
 	is($out, 'summary|0|0|0', 'verify under a write load: no difference') or diag($err);
 }
 
+# ADD COLUMN at the source: the worker reads the new column's default through
+# the connection module, so that old mirror rows get it as the source's did
+$vt->mysql('customer', "alter table live_orders add column tier varchar(16) not null default 'basic'");
+$vt->mysql_retry('customer', "insert into live_orders(order_id, customer_id, note, amount, created, flag, tier)"
+	  . " values (200001, 1, 'after ddl', 1.00, now(), 1, 'gold')");
+ok(VitessCluster::wait_until(sub {
+			VitessCluster::psql_value($node, q{SELECT tier FROM live_mirror.live_orders WHERE order_id = 200001}) // '' eq 'gold' }, 30, 0.2),
+	'ADD COLUMN replicated');
+is(sql(q{SELECT count(*) FROM live_mirror.live_orders WHERE tier = 'basic'}),
+	sql(q{SELECT count(*) - 1 FROM live_mirror.live_orders}),
+	'old mirror rows have the source default of the new column (read through the MySQL connection module)');
+is(sql(q{SELECT missing + extra + different FROM vstream_fdw.verify('live_customer') WHERE kind = 'summary'}),
+	'0', 'verify: identical after ADD COLUMN');
+
 # ------------------------------------------------------------ live tables
 sql(q{CREATE SCHEMA imp_commerce; CREATE SCHEMA imp_customer;
 	  IMPORT FOREIGN SCHEMA commerce FROM SERVER live_commerce INTO imp_commerce;
@@ -199,6 +213,8 @@ for my $ks ([ 'customer', q{'customer', 'corder'} ], [ 'commerce', q{'product'} 
 	is($imp, $mir, "IMPORT FOREIGN SCHEMA $ks->[0]: the mirror's column types");
 	note($imp);
 }
+sql(q{DROP FOREIGN TABLE public.live_orders;
+	  IMPORT FOREIGN SCHEMA customer LIMIT TO (live_orders) FROM SERVER live_customer INTO public});
 is(sql(sprintf($types, 'public', q{'live_orders'})), sql(sprintf($types, 'live_mirror', q{'live_orders'})),
 	'IMPORT FOREIGN SCHEMA live_orders (decimal, datetime(6), tinyint unsigned): the mirror\'s types');
 
