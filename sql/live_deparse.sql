@@ -45,8 +45,13 @@ EXPLAIN (VERBOSE, COSTS OFF) SELECT lt.n FROM lt2 JOIN lt ON lt.id = lt2.lt_id W
 RESET enable_hashjoin;
 RESET enable_mergejoin;
 
--- connection errors are clear
-SELECT * FROM lt;
+-- connection errors are clear (the errno at the end varies)
+DO $$
+BEGIN
+  PERFORM * FROM lt;
+EXCEPTION WHEN OTHERS THEN
+  RAISE NOTICE '% %', SQLSTATE, regexp_replace(SQLERRM, ' \(\d+\)$', '');
+END $$;
 -- IMPORT FOREIGN SCHEMA checks the keyspace before connecting
 IMPORT FOREIGN SCHEMA other FROM SERVER vt_live INTO public;
 -- verify() needs a stream

@@ -101,6 +101,7 @@ typedef struct LiveScanState
 #define LIVE_ROW_COST 0.1
 #define LIVE_DEFAULT_ROWS 1000.0
 
+/* Error cleanup (memory context reset): close a connection mid-result. */
 static void
 live_release(void *arg)
 {
@@ -112,6 +113,19 @@ live_release(void *arg)
 
 		ls->conn = NULL;
 		mysqlconn_release(conn);
+	}
+}
+
+/* Normal end of a scan: keep the connection if its result has arrived. */
+static void
+live_finish(LiveScanState *ls)
+{
+	if (ls->conn)
+	{
+		MysqlConn  *conn = ls->conn;
+
+		ls->conn = NULL;
+		mysqlconn_finish(conn);
 	}
 }
 
@@ -469,7 +483,7 @@ liveIterateForeignScan(ForeignScanState *node)
 	if (row == NULL)
 	{
 		/* the result is complete: the connection goes back to the cache */
-		live_release(ls);
+		live_finish(ls);
 		return slot;
 	}
 
@@ -500,8 +514,11 @@ liveReScanForeignScan(ForeignScanState *node)
 {
 	LiveScanState *ls = (LiveScanState *) node->fdw_state;
 
-	/* an unfinished result closes its connection; the next scan reconnects */
-	live_release(ls);
+	/*
+	 * An unfinished result is read to its end if it has arrived (a lookup),
+	 * else its connection is closed and the next scan reconnects.
+	 */
+	live_finish(ls);
 	ls->started = false;
 }
 
@@ -511,7 +528,7 @@ liveEndForeignScan(ForeignScanState *node)
 	LiveScanState *ls = (LiveScanState *) node->fdw_state;
 
 	if (ls)
-		live_release(ls);
+		live_finish(ls);
 }
 
 static void

@@ -26,7 +26,15 @@
  * connection, closed when released.  A streaming result abandoned midway (a
  * LIMIT, an error, a cancel) closes its connection instead of reading the
  * rest of the table: with mysql_use_result the rest of the result would
- * otherwise have to be read before the connection could be reused.
+ * otherwise have to be read before the connection could be reused.  At the
+ * normal end of a scan, what has already arrived of the result is read
+ * (mysqlconn_finish), so that lookups stopped early keep their connection.
+ *
+ * All I/O uses libmariadb's non-blocking API, and every wait is a
+ * WaitLatchOrSocket(): a cancel, statement_timeout or termination is served
+ * at once, during connect, while VTGate computes a result and between rows.
+ * A call interrupted that way leaves the connection mid-protocol ("pending");
+ * it is then closed, never reused.
  *
  * Copyright (c) 2026, vstream_fdw developers
  *
@@ -38,6 +46,8 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -64,6 +74,69 @@ static HTAB *conn_cache = NULL;
 
 /* MySQL protocol column types (include/mysql_com.h) not all named alike */
 #define MYSQL_PROTO_JSON 245
+
+/*
+ * Wait until the socket is ready as libmariadb's non-blocking API asks
+ * (status: MYSQL_WAIT_* bits), serving interrupts meanwhile: a cancel or a
+ * termination is noticed at once, also while VTGate computes a result.
+ * Returns the bits that are ready, for the *_cont() call.
+ */
+static int
+conn_wait(MYSQL *m, int status)
+{
+	int			events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
+	long		timeout = -1;
+
+	if (status & MYSQL_WAIT_READ)
+		events |= WL_SOCKET_READABLE;
+	if (status & MYSQL_WAIT_WRITE)
+		events |= WL_SOCKET_WRITEABLE;
+	if (status & MYSQL_WAIT_TIMEOUT)
+	{
+		events |= WL_TIMEOUT;
+		timeout = (long) mysql_get_timeout_value_ms(m);
+	}
+	for (;;)
+	{
+		int			rc;
+		int			ready = 0;
+
+		rc = WaitLatchOrSocket(MyLatch, events, mysql_get_socket(m), timeout,
+							   PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (rc & WL_SOCKET_READABLE)
+			ready |= MYSQL_WAIT_READ;
+		if (rc & WL_SOCKET_WRITEABLE)
+			ready |= MYSQL_WAIT_WRITE;
+		if (rc & WL_TIMEOUT)
+			ready |= MYSQL_WAIT_TIMEOUT;
+		if (ready)
+			return ready;
+	}
+}
+
+/*
+ * Run a non-blocking libmariadb call to its end: "start" is the *_start()
+ * call, "cont" the *_cont() call, which may use ready_ (the bits ready).
+ * While it runs conn->pending is set: an error raised meanwhile (a cancel)
+ * leaves the connection mid-protocol, and release closes it.
+ */
+#define NB_CALL(conn, start, cont) \
+	do { \
+		int			status_; \
+		(conn)->pending = true; \
+		status_ = (start); \
+		while (status_ != 0) \
+		{ \
+			int			ready_ = conn_wait((conn)->mysql, status_); \
+			status_ = (cont); \
+		} \
+		(conn)->pending = false; \
+	} while (0)
 
 /* Syscache callback: options of a server or user mapping changed. */
 static void
@@ -127,10 +200,14 @@ static MysqlConn *
 conn_open(const VStreamServerOptions *opts, bool olap, char **errmsg)
 {
 	MYSQL	   *m;
+	MYSQL	   *ret = NULL;
 	MysqlConn  *conn;
 	unsigned int timeout;
 	my_bool		on = 1;
 	unsigned int protocol = MYSQL_PROTOCOL_TCP;
+	int			err = 0;
+	const char *setup[2] = {"SET time_zone = '+00:00'", "SET workload = 'olap'"};
+	int			i;
 
 	*errmsg = NULL;
 	m = mysql_init(NULL);
@@ -139,6 +216,8 @@ conn_open(const VStreamServerOptions *opts, bool olap, char **errmsg)
 		*errmsg = pstrdup("out of memory");
 		return NULL;
 	}
+	/* every call that waits goes through conn_wait() */
+	mysql_options(m, MYSQL_OPT_NONBLOCK, 0);
 	timeout = (unsigned int) opts->connect_timeout;
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	timeout = 300;
@@ -170,31 +249,42 @@ conn_open(const VStreamServerOptions *opts, bool olap, char **errmsg)
 			mysql_options(m, MYSQL_OPT_SSL_KEY, opts->sslkey);
 	}
 
-	if (mysql_real_connect(m, opts->host, opts->user, opts->password,
-						   opts->keyspace, opts->mysql_port, NULL, 0) == NULL)
-	{
-		*errmsg = pstrdup(mysql_error(m));
-		mysql_close(m);
-		return NULL;
-	}
-	/*
-	 * TIMESTAMP values in UTC, as VStream sends them; streaming results
-	 * without VTGate's row limit for OLAP connections.
-	 */
-	if (mysql_real_query(m, "SET time_zone = '+00:00'", 24) != 0 ||
-		(olap && mysql_real_query(m, "SET workload = 'olap'", 21) != 0))
-	{
-		*errmsg = psprintf("could not set up the session: %s", mysql_error(m));
-		mysql_close(m);
-		return NULL;
-	}
-
 	conn = MemoryContextAllocZero(TopMemoryContext, sizeof(MysqlConn));
 	conn->mysql = m;
 	conn->olap = olap;
 	conn->where = MemoryContextStrdup(TopMemoryContext,
 									  psprintf("%s:%d", opts->host,
 											   opts->mysql_port));
+	PG_TRY();
+	{
+		NB_CALL(conn,
+				mysql_real_connect_start(&ret, m, opts->host, opts->user,
+										 opts->password, opts->keyspace,
+										 opts->mysql_port, NULL, 0),
+				mysql_real_connect_cont(&ret, m, ready_));
+
+		/*
+		 * TIMESTAMP values in UTC, as VStream sends them; streaming results
+		 * without VTGate's row limit for OLAP connections.
+		 */
+		for (i = 0; ret != NULL && i < (olap ? 2 : 1) && err == 0; i++)
+			NB_CALL(conn,
+					mysql_real_query_start(&err, m, setup[i], strlen(setup[i])),
+					mysql_real_query_cont(&err, m, ready_));
+	}
+	PG_CATCH();
+	{
+		conn_close(conn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (ret == NULL || err != 0)
+	{
+		*errmsg = ret == NULL ? pstrdup(mysql_error(m)) :
+			psprintf("could not set up the session: %s", mysql_error(m));
+		conn_close(conn);
+		return NULL;
+	}
 	return conn;
 }
 
@@ -248,7 +338,17 @@ mysqlconn_get(const VStreamServerOptions *opts, Oid userid, bool olap)
 		return conn;
 	}
 
-	if (e->conn && (e->stale || mysql_ping(e->conn->mysql) != 0))
+	if (e->conn && !e->stale)
+	{
+		int			err = 0;
+
+		/* a connection the server closed meanwhile is replaced */
+		NB_CALL(e->conn, mysql_ping_start(&err, e->conn->mysql),
+				mysql_ping_cont(&err, e->conn->mysql, ready_));
+		if (err != 0)
+			e->stale = true;
+	}
+	if (e->conn && e->stale)
 	{
 		conn_close(e->conn);
 		e->conn = NULL;
@@ -291,7 +391,7 @@ mysqlconn_release(MysqlConn *conn)
 		return;
 	}
 	owner->busy = false;
-	if (conn->result != NULL)
+	if (conn->pending || conn->result != NULL)
 	{
 		/* abandoned midway: close rather than read the rest */
 		owner->conn = NULL;
@@ -299,10 +399,47 @@ mysqlconn_release(MysqlConn *conn)
 	}
 }
 
+void
+mysqlconn_finish(MysqlConn *conn)
+{
+	int			n;
+
+	if (conn == NULL)
+		return;
+
+	/*
+	 * The rest of a result that has already arrived (a small lookup whose
+	 * end the executor did not ask for) is read, so that the connection can
+	 * be kept; anything that would wait for the server is abandoned.
+	 */
+	for (n = 0; conn->result != NULL && !conn->pending && n < 10000; n++)
+	{
+		MYSQL_ROW	row;
+
+		if (mysql_fetch_row_start(&row, conn->result) != 0)
+		{
+			conn->pending = true;	/* suspended mid-read: close */
+			break;
+		}
+		if (row == NULL)
+		{
+			if (mysql_errno(conn->mysql) == 0)
+			{
+				mysql_free_result(conn->result);
+				conn->result = NULL;
+			}
+			break;
+		}
+	}
+	mysqlconn_release(conn);
+}
+
 MYSQL_RES *
 mysqlconn_query(MysqlConn *conn, const char *sql)
 {
-	if (conn->result)
+	int			err = 0;
+
+	if (conn->result || conn->pending)
 	{
 		conn->result->handle = NULL;
 		mysql_free_result(conn->result);
@@ -311,7 +448,9 @@ mysqlconn_query(MysqlConn *conn, const char *sql)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("MySQL connection reused while a result is open")));
 	}
-	if (mysql_real_query(conn->mysql, sql, strlen(sql)) != 0)
+	NB_CALL(conn, mysql_real_query_start(&err, conn->mysql, sql, strlen(sql)),
+			mysql_real_query_cont(&err, conn->mysql, ready_));
+	if (err != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("query on VTGate at %s failed: %s",
@@ -331,8 +470,11 @@ void
 mysqlconn_exec(MysqlConn *conn, const char *sql)
 {
 	MYSQL_RES  *res;
+	int			err = 0;
 
-	if (mysql_real_query(conn->mysql, sql, strlen(sql)) != 0)
+	NB_CALL(conn, mysql_real_query_start(&err, conn->mysql, sql, strlen(sql)),
+			mysql_real_query_cont(&err, conn->mysql, ready_));
+	if (err != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("statement on VTGate at %s failed: %s",
@@ -351,7 +493,8 @@ mysqlconn_fetch(MysqlConn *conn, unsigned int ncols, unsigned long **lengths)
 	CHECK_FOR_INTERRUPTS();
 	if (conn->result == NULL)
 		return NULL;
-	row = mysql_fetch_row(conn->result);
+	NB_CALL(conn, mysql_fetch_row_start(&row, conn->result),
+			mysql_fetch_row_cont(&row, conn->result, ready_));
 	if (row == NULL)
 	{
 		unsigned int err = mysql_errno(conn->mysql);

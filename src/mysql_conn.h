@@ -55,6 +55,7 @@ typedef struct MysqlConn
 	bool		cached;			/* belongs to the cache entry */
 	bool		olap;			/* SET workload = 'olap' done */
 	MYSQL_RES  *result;			/* streaming result not yet read to its end */
+	bool		pending;		/* a call was interrupted mid-protocol */
 	const char *where;			/* "host:port" for messages */
 } MysqlConn;
 
@@ -83,6 +84,13 @@ extern MysqlConn *mysqlconn_open(const VStreamServerOptions *opts, bool olap,
 extern void mysqlconn_release(MysqlConn *conn);
 
 /*
+ * Like mysqlconn_release(), but first reads what is left of a streaming
+ * result if it has already arrived (no waiting), so that the connection can
+ * stay in the cache.  For the normal end of a scan; never raises.
+ */
+extern void mysqlconn_finish(MysqlConn *conn);
+
+/*
  * Run a query and start a streaming (mysql_use_result) result on it.  Raises
  * an error naming the query when the server refuses it.
  */
@@ -91,7 +99,8 @@ extern MYSQL_RES *mysqlconn_query(MysqlConn *conn, const char *sql);
 /*
  * Next row of the streaming result, or NULL at its end (the result is then
  * freed).  Checks that the row has "ncols" columns.  Raises on errors.
- * Serves interrupts.
+ * Every wait (connect, query, fetch) is on the latch and the socket: a
+ * cancel is served at once.
  */
 extern MYSQL_ROW mysqlconn_fetch(MysqlConn *conn, unsigned int ncols,
 								 unsigned long **lengths);
