@@ -123,6 +123,7 @@ typedef struct VerifyTable
 	List	   *cands;			/* CandKey * */
 	int64		ncands;			/* all candidates, also those not kept */
 	int64		dropped;		/* candidates not kept (max_keys) */
+	int64		dropped_kind[3];	/* ... by KeyKind */
 } VerifyTable;
 
 typedef struct VerifyState
@@ -209,6 +210,7 @@ add_candidate(VerifyState *vs, VerifyTable *t, Datum *pk, KeyKind kind)
 	if (list_length(t->cands) >= vs->max_keys)
 	{
 		t->dropped++;
+		t->dropped_kind[kind]++;
 		return;
 	}
 	k = palloc(sizeof(CandKey));
@@ -1008,6 +1010,9 @@ vstream_verify(PG_FUNCTION_ARGS)
 					CHECK_FOR_INTERRUPTS();
 				}
 			}
+			nmiss = t->dropped_kind[KEY_MISSING];
+			nextra = t->dropped_kind[KEY_EXTRA];
+			ndiff = t->dropped_kind[KEY_DIFFERENT];
 			foreach(lc2, t->cands)
 			{
 				CandKey    *k = lfirst(lc2);
@@ -1024,7 +1029,7 @@ vstream_verify(PG_FUNCTION_ARGS)
 			/* candidates beyond max_keys were not re-checked: as found */
 			if (t->dropped > 0)
 				ereport(NOTICE,
-						(errmsg("table \"%s\": " INT64_FORMAT " differing keys beyond max_keys were counted but not re-checked or listed",
+						(errmsg("table \"%s\": " INT64_FORMAT " differing keys beyond max_keys are counted as first found, not re-checked or listed",
 								t->name, t->dropped)));
 
 			memset(nulls, false, sizeof(nulls));
@@ -1034,9 +1039,9 @@ vstream_verify(PG_FUNCTION_ARGS)
 			values[3] = Int64GetDatum(t->mirror_rows);
 			values[4] = Int64GetDatum(nmiss);
 			values[5] = Int64GetDatum(nextra);
-			values[6] = Int64GetDatum(ndiff + t->dropped);
+			values[6] = Int64GetDatum(ndiff);
 			nulls[7] = true;
-			if (nmiss + nextra + ndiff + t->dropped == 0)
+			if (nmiss + nextra + ndiff == 0)
 			{
 				values[7] = CStringGetTextDatum("identical");
 				nulls[7] = false;
@@ -1046,7 +1051,7 @@ vstream_verify(PG_FUNCTION_ARGS)
 			sums[1] += t->mirror_rows;
 			sums[2] += nmiss;
 			sums[3] += nextra;
-			sums[4] += ndiff + t->dropped;
+			sums[4] += ndiff;
 
 			if (details)
 			{
@@ -1070,7 +1075,7 @@ vstream_verify(PG_FUNCTION_ARGS)
 			ereport(NOTICE,
 					(errmsg("verify %s.%s: " INT64_FORMAT " source rows, " INT64_FORMAT " mirror rows, " INT64_FORMAT " differing keys, %.1f s",
 							t->schema, t->name, t->source_rows, t->mirror_rows,
-							nmiss + nextra + ndiff + t->dropped,
+							nmiss + nextra + ndiff,
 							(double) (GetCurrentTimestamp() - start) / USECS_PER_SEC)));
 			SPI_freeplan(t->lookup);
 			SPI_freeplan(t->exists);

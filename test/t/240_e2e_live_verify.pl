@@ -28,6 +28,7 @@ sub drop_source_tables
 	$vt->mysql_run('customer', 'drop table if exists live_orders');
 	$vt->mysql_run('customer', 'alter vschema on customer.live_orders drop vindex hash');
 	$vt->mysql_run('commerce', 'drop table if exists live_big');
+	$vt->mysql_direct($vt->tablet_uid('commerce', '0'), 'use vt_commerce; drop view if exists live_slow');
 }
 drop_source_tables();
 END { drop_source_tables() if $vt; }
@@ -108,6 +109,9 @@ note(sprintf('verify with differences: %.1f s', time - $t));
 is(verify_table(", tables => ARRAY['live_orders'], recheck_timeout => '1 s'"),
 	"table|2000|2000|1|1|1|\nsummary|2000|2000|1|1|1|",
 	'verify: the counts of the planted differences');
+is(verify_table(", max_keys => 1, recheck_timeout => '1 s'"),
+	"table|2000|2000|1|1|1|\nsummary|2000|2000|1|1|1|",
+	'verify: max_keys bounds the keys kept, not the counts');
 
 # repair the mirror from the live foreign table of the same source table
 sql(q{IMPORT FOREIGN SCHEMA customer LIMIT TO (live_orders) FROM SERVER live_customer INTO public});
@@ -115,6 +119,17 @@ sql(q{DELETE FROM live_mirror.live_orders WHERE order_id IN (1234, 999999);
 	  INSERT INTO live_mirror.live_orders SELECT * FROM public.live_orders WHERE order_id IN (17, 1234)});
 is(verify_table(''), "table|2000|2000|0|0|0|identical\nsummary|2000|2000|0|0|0|identical",
 	'verify: identical again after the repair through the live table');
+
+# without a running stream: no re-checks, the first comparison is the answer
+sql(q{SELECT vstream_fdw.stop_stream('live_customer')});
+sql(q{DELETE FROM live_mirror.live_orders WHERE order_id = 42});
+$t = time;
+is(sql(q{SELECT kind, detail FROM vstream_fdw.verify('live_customer', details => true)
+		WHERE kind NOT IN ('table', 'summary')}), 'missing|order_id=42', 'verify with the stream stopped');
+ok(time - $t < 10, 'and without waiting for re-checks');
+sql(q{INSERT INTO live_mirror.live_orders SELECT * FROM public.live_orders WHERE order_id = 42;
+	  SELECT vstream_fdw.start_stream('live_customer')});
+ok($vt->wait_replicating($node, 'live_customer', shards => 2, timeout => 60), 'stream restarted');
 
 # a write load during the whole comparison: no difference reported
 {
@@ -178,6 +193,17 @@ $t = time;
 is(sql(q{SELECT count(*) FROM (SELECT * FROM imp_commerce.live_big WHERE v::text = '7' LIMIT 1) s}), '1',
 	'LIMIT 1 over a local filter');
 ok(time - $t < $full, 'and it stops reading the remote result early');
+
+# a cancel (here statement_timeout) is served while VTGate computes, and the
+# session's connection cache keeps working afterwards
+$vt->mysql_direct($uid, 'use vt_commerce; create or replace view live_slow as select sleep(5) as s');
+sql(q{CREATE FOREIGN TABLE slow (s bigint) SERVER live_commerce OPTIONS (table_name 'live_slow')});
+$t = time;
+my ($rc, $o, $e) = $node->psql('postgres', q{SET statement_timeout = '300ms'; SELECT * FROM slow;
+	RESET statement_timeout; SELECT count(*) FROM imp_commerce.live_big}, on_error_stop => 0);
+like($e, qr/canceling statement due to statement timeout/, 'statement_timeout cancels a live scan waiting for VTGate');
+ok(time - $t < 3, sprintf('at once (%.2f s for a 5 s remote query)', time - $t));
+is($o, '300000', 'the same session reads again afterwards');
 
 # conditions: IN, BETWEEN, IS NULL, ORDER BY, strings re-checked locally
 my $plan = sql(q{EXPLAIN (VERBOSE, COSTS OFF) SELECT order_id FROM imp_customer.corder
