@@ -102,6 +102,15 @@ ok(VitessCluster::wait_until(sub { log_count(qr/Error authenticating user tls_us
 ($rc, $o, $e) = $node->psql('postgres', 'SELECT count(*) FROM plain_product');
 like($e, qr/insecure connections|SSL/, 'MySQL without TLS: refused by a VTGate that requires TLS');
 
+# the connection cache follows option changes (syscache invalidation): in one
+# session, a cached verified connection, then the CA is changed to a wrong one
+($rc, $o, $e) = $node->psql('postgres', qq{SELECT count(*) FROM full_ok_product;
+	ALTER SERVER full_ok OPTIONS (SET sslrootcert '$certs/wrong-ca.crt');
+	SELECT count(*) FROM full_ok_product;}, on_error_stop => 0);
+is($o, '3', 'first read on a cached connection');
+like($e, qr/TLS\/SSL error/, 'after ALTER SERVER the same session reconnects with the new options (and fails)');
+sql(qq{ALTER SERVER full_ok OPTIONS (SET sslrootcert '$certs/ca.crt')});
+
 # IMPORT FOREIGN SCHEMA and verify() go through the same connection
 sql('CREATE SCHEMA imp; IMPORT FOREIGN SCHEMA commerce LIMIT TO (live_tls) FROM SERVER full_ok INTO imp');
 is(sql(q{SELECT price FROM imp.live_tls WHERE sku = 'c'}), '250', 'IMPORT FOREIGN SCHEMA over TLS');
