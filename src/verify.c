@@ -263,8 +263,25 @@ table_prepare(VerifyState *vs, VerifyTable *t, char **why)
 	}
 	t->nblocks = RelationGetNumberOfBlocks(rel) + 16;
 
-	/* the source's columns: a query that returns no row */
+	/* does the source table still exist? */
 	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ");
+	mysqlconn_append_literal(&q, vs->opts->keyspace, strlen(vs->opts->keyspace));
+	appendStringInfoString(&q, " AND TABLE_NAME = ");
+	mysqlconn_append_literal(&q, t->name, strlen(t->name));
+	mysqlconn_query(vs->conn, q.data);
+	n = 0;
+	while (mysqlconn_fetch(vs->conn, 1, &lengths) != NULL)
+		n++;
+	if (n == 0)
+	{
+		table_close(rel, AccessShareLock);
+		*why = "the source table does not exist";
+		return false;
+	}
+
+	/* the source's columns: a query that returns no row */
+	resetStringInfo(&q);
 	appendStringInfoString(&q, "SELECT * FROM ");
 	mysqlconn_append_ident(&q, t->name);
 	appendStringInfoString(&q, " LIMIT 0");
@@ -847,6 +864,7 @@ vstream_verify(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	int64		sums[5] = {0, 0, 0, 0, 0};
 	volatile bool running;
+	volatile int skipped = 0;
 	MemoryContext fncxt = CurrentMemoryContext;
 
 	if (PG_ARGISNULL(0))
@@ -987,6 +1005,7 @@ vstream_verify(PG_FUNCTION_ARGS)
 				nulls[7] = false;
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 									 values, nulls);
+				skipped++;
 				continue;
 			}
 			compare_table(&vs, t);
@@ -1100,8 +1119,10 @@ vstream_verify(PG_FUNCTION_ARGS)
 		values[1] = CStringGetTextDatum("summary");
 		for (i = 0; i < 5; i++)
 			values[2 + i] = Int64GetDatum(sums[i]);
-		if (sums[2] + sums[3] + sums[4] == 0)
+		if (sums[2] + sums[3] + sums[4] == 0 && skipped == 0)
 			values[7] = CStringGetTextDatum("identical");
+		else if (skipped > 0)
+			values[7] = CStringGetTextDatum(psprintf("%d table(s) skipped", skipped));
 		else
 			nulls[7] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
