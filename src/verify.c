@@ -189,6 +189,12 @@ key_literal(StringInfo buf, VerifyColumn *c, Datum value)
 
 	if (deparse_literal(buf, value, c->type, false))
 		return;
+	if (c->type == TIMESTAMPTZOID)
+	{
+		/* the session's time_zone is UTC, a timestamptz is UTC inside */
+		if (deparse_literal(buf, value, TIMESTAMPOID, false))
+			return;
+	}
 	if (c->type == BYTEAOID)
 	{
 		bytea	   *b = DatumGetByteaPP(value);
