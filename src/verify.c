@@ -63,6 +63,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
 
 #include "convert.h"
 #include "deparse.h"
@@ -84,7 +85,12 @@ typedef struct VerifyColumn
 	char		typalign;
 	ConvertColumn conv;
 	FmgrInfo	outfunc;
+	bool		as_text;		/* no equality operator: compared as text */
 } VerifyColumn;
+
+/* the ordinality column of the lookups (not a plausible column name) */
+#define ORD_ALIAS "\"vstream_fdw ord\""
+
 
 typedef enum KeyKind
 {
@@ -363,6 +369,7 @@ table_prepare(VerifyState *vs, VerifyTable *t, char **why)
 		get_typlenbyvalalign(c->type, &c->typlen, &c->typbyval, &c->typalign);
 		getTypeOutputInfo(c->type, &outf, &isvarlena);
 		fmgr_info(outf, &c->outfunc);
+		c->as_text = !OidIsValid(lookup_type_cache(c->type, TYPECACHE_EQ_OPR)->eq_opr);
 		if (!OidIsValid(c->arraytype))
 		{
 			table_close(rel, AccessShareLock);
@@ -394,14 +401,16 @@ table_prepare(VerifyState *vs, VerifyTable *t, char **why)
 	/* batch lookup: one array parameter per column */
 	argtypes = palloc(sizeof(Oid) * t->ncols);
 	resetStringInfo(&q);
-	appendStringInfoString(&q, "SELECT u.ord::int4, m.ctid, ROW(");
+	appendStringInfoString(&q, "SELECT u." ORD_ALIAS "::int4, m.ctid, ROW(");
 	for (i = 0; i < t->ncols; i++)
-		appendStringInfo(&q, "%sm.%s", i ? ", " : "",
-						 quote_identifier(t->cols[i].name));
+		appendStringInfo(&q, "%sm.%s%s", i ? ", " : "",
+						 quote_identifier(t->cols[i].name),
+						 t->cols[i].as_text ? "::text" : "");
 	appendStringInfoString(&q, ") IS NOT DISTINCT FROM ROW(");
 	for (i = 0; i < t->ncols; i++)
-		appendStringInfo(&q, "%su.%s", i ? ", " : "",
-						 quote_identifier(t->cols[i].name));
+		appendStringInfo(&q, "%su.%s%s", i ? ", " : "",
+						 quote_identifier(t->cols[i].name),
+						 t->cols[i].as_text ? "::text" : "");
 	appendStringInfoString(&q, ") FROM unnest(");
 	for (i = 0; i < t->ncols; i++)
 	{
@@ -411,7 +420,7 @@ table_prepare(VerifyState *vs, VerifyTable *t, char **why)
 	appendStringInfoString(&q, ") WITH ORDINALITY AS u(");
 	for (i = 0; i < t->ncols; i++)
 		appendStringInfo(&q, "%s, ", quote_identifier(t->cols[i].name));
-	appendStringInfo(&q, "ord) LEFT JOIN %s m ON ",
+	appendStringInfo(&q, ORD_ALIAS ") LEFT JOIN %s m ON ",
 					 quote_qualified_identifier(t->schema, t->name));
 	for (i = 0; i < t->npk; i++)
 		appendStringInfo(&q, "%sm.%s = u.%s", i ? " AND " : "",
@@ -424,13 +433,13 @@ table_prepare(VerifyState *vs, VerifyTable *t, char **why)
 
 	/* existence of keys: ordinals of the keys the mirror has */
 	resetStringInfo(&q);
-	appendStringInfoString(&q, "SELECT u.ord::int4 FROM unnest(");
+	appendStringInfoString(&q, "SELECT u." ORD_ALIAS "::int4 FROM unnest(");
 	for (i = 0; i < t->npk; i++)
 		appendStringInfo(&q, "%s$%d", i ? ", " : "", i + 1);
 	appendStringInfoString(&q, ") WITH ORDINALITY AS u(");
 	for (i = 0; i < t->npk; i++)
 		appendStringInfo(&q, "%s, ", quote_identifier(t->cols[i].name));
-	appendStringInfo(&q, "ord) JOIN %s m ON ",
+	appendStringInfo(&q, ORD_ALIAS ") JOIN %s m ON ",
 					 quote_qualified_identifier(t->schema, t->name));
 	for (i = 0; i < t->npk; i++)
 		appendStringInfo(&q, "%sm.%s = u.%s", i ? " AND " : "",
@@ -467,9 +476,9 @@ batch_init(Batch *b, VerifyTable *t, int size)
 }
 
 /*
- * Look the batch up in the mirror.  With "recheck" NULL (the first pass),
- * counts matches, marks ctids and records candidates; otherwise sets
- * found[row] / same[row] only.
+ * Look the batch up in the mirror: present[row] says whether the mirror has
+ * the row's key, same[row] whether the whole row is equal.  Marks the ctids
+ * of the mirror rows found while the bitmap exists (the first pass).
  */
 static void
 batch_lookup(VerifyState *vs, VerifyTable *t, Batch *b, bool *present,
