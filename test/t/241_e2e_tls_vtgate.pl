@@ -10,6 +10,8 @@
 #   wrong password is refused; a client without TLS is refused.
 #   gRPC (VStream): verify-full right CA works, wrong CA fails, static auth
 #   with a wrong password is refused.
+#   Then the VTGate serves a certificate for another host name (same CA):
+#   verify-full refuses it and verify-ca accepts it, on both protocols.
 use strict;
 use warnings;
 
@@ -122,6 +124,27 @@ is(sql(q{SELECT count(*) FROM vstream_fdw.peek('full_ok', 'current', 1, '10 s')}
 like($e, qr/could not verify the certificate of VTGate at localhost:$grpc_port/, 'gRPC verify-full with a wrong CA fails');
 ($rc, $o, $e) = $node->psql('postgres', q{SELECT count(*) FROM vstream_fdw.peek('badpw', 'current', 1, '10 s')});
 like($e, qr/PERMISSION_DENIED.*invalid credentials|UNAUTHENTICATED/, 'gRPC static auth with a wrong password is refused');
+
+# ---- a certificate for another host name (same CA): verify-full refuses it,
+# verify-ca accepts it, on both protocols
+IPC::Run::run([ 'bash', $script, 'stop', $dir ]);
+($mysql_port, $grpc_port, $http_port) = map { PostgreSQL::Test::Cluster::get_free_port() } 1 .. 3;
+{
+	local $ENV{TLS_VTGATE_CERT} = 'wronghost';
+	ok(IPC::Run::run([ 'bash', $script, 'start', $dir, $mysql_port, $grpc_port, $http_port ],
+			'>', \$out, '2>', \$err, IPC::Run::timeout(120)),
+		'VTGate restarted with a certificate for wronghost.invalid') or diag($err);
+}
+server('wh_full', tls => 'verify-full', sslrootcert => "$certs/ca.crt");
+server('wh_ca', tls => 'verify-ca', sslrootcert => "$certs/ca.crt");
+($rc, $o, $e) = $node->psql('postgres', 'SELECT count(*) FROM wh_full_product');
+like($e, qr/TLS\/SSL error: Validation of SSL server certificate failed/,
+	'MySQL verify-full: a certificate for another host name is refused');
+is(sql('SELECT count(*) FROM wh_ca_product'), '3', 'MySQL verify-ca: the same certificate is accepted');
+($rc, $o, $e) = $node->psql('postgres', q{SELECT count(*) FROM vstream_fdw.peek('wh_full', 'current', 1, '10 s')});
+like($e, qr/hostname mismatch/, 'gRPC verify-full: refused for the host name');
+is(sql(q{SELECT count(*) FROM vstream_fdw.peek('wh_ca', 'current', 1, '10 s')}), '1',
+	'gRPC verify-ca: accepted');
 
 $node->stop;
 note(sprintf('241_e2e_tls_vtgate: %.1f s', time - $t0));

@@ -14,6 +14,8 @@
 # password "tls_secret"; gRPC user "tls_user" / "tls_secret"), starts vtgate
 # with the cluster's topology (log DIR/vtgate.log, pid DIR/vtgate.pid) and
 # waits until it routes a query over TLS (timeout VT_READY_TIMEOUT, 60 s).
+# TLS_VTGATE_CERT=wronghost serves wronghost.crt instead (same CA, issued for
+# wronghost.invalid: verify-full must fail, verify-ca must pass).
 # stop: SIGTERM to the pid of DIR/vtgate.pid only, SIGKILL after 15 s.
 #
 set -euo pipefail
@@ -63,6 +65,7 @@ cat >"$DIR/grpc_auth.json" <<'EOF'
 [{"Username": "tls_user", "Password": "tls_secret"}]
 EOF
 
+CERT=${TLS_VTGATE_CERT:-server}
 ETCD_PORT=${ETCD_ADDR##*:}
 setsid "$VTROOT/bin/vtgate" --topo-implementation etcd2 \
 	--topo-global-server-address "127.0.0.1:$ETCD_PORT" --topo-global-root /vitess/global \
@@ -70,9 +73,9 @@ setsid "$VTROOT/bin/vtgate" --topo-implementation etcd2 \
 	--port "$HTTP_PORT" --grpc-port "$GRPC_PORT" --service-map grpc-vtgateservice \
 	--mysql-server-port "$MYSQL_PORT" --mysql-server-bind-address 127.0.0.1 \
 	--mysql-auth-server-impl static --mysql-auth-server-static-file "$DIR/mysql_auth.json" \
-	--mysql-server-ssl-cert "$DIR/certs/server.crt" --mysql-server-ssl-key "$DIR/certs/server.key" \
+	--mysql-server-ssl-cert "$DIR/certs/$CERT.crt" --mysql-server-ssl-key "$DIR/certs/$CERT.key" \
 	--mysql-server-require-secure-transport \
-	--grpc-cert "$DIR/certs/server.crt" --grpc-key "$DIR/certs/server.key" \
+	--grpc-cert "$DIR/certs/$CERT.crt" --grpc-key "$DIR/certs/$CERT.key" \
 	--grpc-auth-mode static --grpc-auth-static-password-file "$DIR/grpc_auth.json" \
 	--bind-address 127.0.0.1 --grpc-bind-address 127.0.0.1 --log-format text \
 	>"$DIR/vtgate.log" 2>&1 </dev/null &
