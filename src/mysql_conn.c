@@ -7,15 +7,20 @@
  * in the text protocol, charset utf8mb4, database = the server's keyspace.
  *
  * TLS follows the foreign server's "tls" option as libpq's sslmode does:
- *	 disable	 no TLS (the password is still never sent in clear: the client
- *				 does not enable the cleartext authentication plugin)
- *	 require	 TLS enforced (MYSQL_OPT_SSL_ENFORCE): the client refuses a
- *				 server without TLS before sending its credentials
+ *	 disable	 no TLS; the password is still never sent in clear (below)
+ *	 require	 TLS asked for (MYSQL_OPT_SSL_ENFORCE), not verified
  *	 verify-ca	 plus the chain is verified against "sslrootcert" (or the
  *				 system store): Connector/C verifies the peer as soon as a CA
  *				 is set, during the TLS handshake, i.e. before the
  *				 authentication packet
- *	 verify-full plus the host name (MYSQL_OPT_SSL_VERIFY_SERVER_CERT)
+ *	 verify-full plus the host name (MYSQL_OPT_SSL_VERIFY_SERVER_CERT); only
+ *				 with this flag does Connector/C 3.3 refuse a server without
+ *				 TLS before authenticating
+ * With require and verify-ca, a server that does not offer TLS is refused
+ * right after the handshake (no TLS cipher); until then only authentication
+ * methods that send a challenge-response hash, never the password, are
+ * allowed (MARIADB_OPT_RESTRICTED_AUTH), as with disable.  mysql_clear_password
+ * is allowed only over verify-full.
  * The user mapping's "sslcert" / "sslkey" are sent as client certificate.
  *
  * The cache keeps one connection per (server, user) for the backend's life,
@@ -227,6 +232,14 @@ conn_open(const VStreamServerOptions *opts, bool olap, char **errmsg)
 	/* TCP even for "localhost" (the client would take a Unix socket) */
 	mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol);
 
+	/*
+	 * Unless the server is verified with its host name, only authentication
+	 * methods that never put the password on the wire: a server (or
+	 * something in between) asking for mysql_clear_password is refused.
+	 */
+	if (opts->tls != VSTREAM_TLS_VERIFY_FULL)
+		mysql_options(m, MARIADB_OPT_RESTRICTED_AUTH,
+					  "mysql_native_password,caching_sha2_password,client_ed25519");
 	if (opts->tls != VSTREAM_TLS_DISABLE)
 	{
 		/* refuse a server without TLS before any credential is sent */
@@ -278,6 +291,19 @@ conn_open(const VStreamServerOptions *opts, bool olap, char **errmsg)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	/*
+	 * Connector/C 3.3 refuses a server without TLS before authenticating
+	 * only together with host name verification (verify-full); for require
+	 * and verify-ca it would go on in clear.  Refuse such a connection here:
+	 * only a challenge-response hash has been sent (see above).
+	 */
+	if (ret != NULL && err == 0 && opts->tls != VSTREAM_TLS_DISABLE &&
+		mysql_get_ssl_cipher(m) == NULL)
+	{
+		*errmsg = pstrdup("the server did not establish TLS (tls is required by the server's options)");
+		conn_close(conn);
+		return NULL;
+	}
 	if (ret == NULL || err != 0)
 	{
 		*errmsg = ret == NULL ? pstrdup(mysql_error(m)) :

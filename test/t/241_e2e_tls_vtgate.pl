@@ -104,6 +104,21 @@ ok(VitessCluster::wait_until(sub { log_count(qr/Error authenticating user tls_us
 ($rc, $o, $e) = $node->psql('postgres', 'SELECT count(*) FROM plain_product');
 like($e, qr/insecure connections|SSL/, 'MySQL without TLS: refused by a VTGate that requires TLS');
 
+# tls require / verify-ca against a VTGate without TLS (the main one):
+# refused (Connector/C would otherwise go on in clear)
+sql(qq{CREATE SERVER req_plain FOREIGN DATA WRAPPER vstream_fdw
+	OPTIONS (host '127.0.0.1', mysql_port '@{[ $vt->mysql_port ]}', keyspace 'commerce', tls 'require');
+	CREATE USER MAPPING FOR PUBLIC SERVER req_plain OPTIONS (user 'root', password 'not-sent');
+	CREATE FOREIGN TABLE req_plain_t (sku text) SERVER req_plain OPTIONS (table_name 'live_tls')});
+($rc, $o, $e) = $node->psql('postgres', 'SELECT count(*) FROM req_plain_t');
+like($e, qr/could not connect to VTGate .*: the server did not establish TLS/, 'MySQL tls require: a server without TLS is refused');
+sql(qq{ALTER SERVER req_plain OPTIONS (SET tls 'verify-ca', ADD sslrootcert '$certs/ca.crt')});
+($rc, $o, $e) = $node->psql('postgres', 'SELECT count(*) FROM req_plain_t');
+like($e, qr/could not connect to VTGate .*: the server did not establish TLS/, 'MySQL tls verify-ca: a server without TLS is refused');
+sql(qq{ALTER SERVER req_plain OPTIONS (SET tls 'verify-full')});
+($rc, $o, $e) = $node->psql('postgres', 'SELECT count(*) FROM req_plain_t');
+like($e, qr/could not connect to VTGate .*SSL is required/, 'MySQL tls verify-full: a server without TLS is refused before authentication');
+
 # the connection cache follows option changes (syscache invalidation): in one
 # session, a cached verified connection, then the CA is changed to a wrong one
 ($rc, $o, $e) = $node->psql('postgres', qq{SELECT count(*) FROM full_ok_product;
