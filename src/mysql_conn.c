@@ -728,18 +728,19 @@ live_column_default(const VStreamServerOptions *opts, const char *table,
 	MYSQL_ROW	row;
 	unsigned long *lengths;
 	StringInfoData q;
-	char	   *err;
+	char	   *why;
+	int			err = 0;
 	bool		known = false;
 
 	*value = NULL;
 	*isnull = false;
-	conn = mysqlconn_open(opts, false, &err);
+	conn = mysqlconn_open(opts, false, &why);
 	if (conn == NULL)
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not read the default of column \"%s\" of table \"%s\" through VTGate at %s:%d: %s",
-						column, table, opts->host, opts->mysql_port, err)));
+						column, table, opts->host, opts->mysql_port, why)));
 		return false;
 	}
 	initStringInfo(&q);
@@ -749,8 +750,13 @@ live_column_default(const VStreamServerOptions *opts, const char *table,
 	mysqlconn_append_literal(&q, table, strlen(table));
 	appendStringInfoString(&q, " AND COLUMN_NAME = ");
 	mysqlconn_append_literal(&q, column, strlen(column));
-	if (mysql_real_query(conn->mysql, q.data, q.len) == 0 &&
-		(res = mysql_store_result(conn->mysql)) != NULL &&
+	/* interruptible like every other wait; a small buffered result */
+	NB_CALL(conn, mysql_real_query_start(&err, conn->mysql, q.data, q.len),
+			mysql_real_query_cont(&err, conn->mysql, ready_));
+	if (err == 0)
+		NB_CALL(conn, mysql_store_result_start(&res, conn->mysql),
+				mysql_store_result_cont(&res, conn->mysql, ready_));
+	if (err == 0 && res != NULL &&
 		mysql_num_fields(res) >= 2 &&
 		(row = mysql_fetch_row(res)) != NULL)
 	{
