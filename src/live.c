@@ -53,6 +53,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "convert.h"
 #include "deparse.h"
@@ -101,6 +102,8 @@ typedef struct LiveScanState
 #define LIVE_ROW_COST 0.1
 #define LIVE_DEFAULT_ROWS 1000.0
 
+static const char *remote_table_name(ForeignTable *ft, Relation rel);
+
 /* Error cleanup (memory context reset): close a connection mid-result. */
 static void
 live_release(void *arg)
@@ -129,12 +132,68 @@ live_finish(LiveScanState *ls)
 	}
 }
 
+/*
+ * Row estimates of source tables, per foreign table, for the backend's life
+ * (refreshed after LIVE_ESTIMATE_TTL): asking VTGate costs a connection and
+ * two round trips, once per table and minute rather than per planning.
+ */
+typedef struct LiveEstimate
+{
+	Oid			relid;
+	double		rows;
+	TimestampTz fetched_at;
+} LiveEstimate;
+
+#define LIVE_ESTIMATE_TTL_MS 60000
+
+static HTAB *live_estimates = NULL;
+
+static double
+live_table_rows(Oid relid)
+{
+	LiveEstimate *e;
+	bool		found;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (live_estimates == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(LiveEstimate);
+		live_estimates = hash_create("vstream_fdw live row estimates", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS);
+	}
+	e = hash_search(live_estimates, &relid, HASH_ENTER, &found);
+	if (!found ||
+		TimestampDifferenceExceeds(e->fetched_at, now, LIVE_ESTIMATE_TTL_MS))
+	{
+		ForeignTable *ft = GetForeignTable(relid);
+		VStreamServerOptions *opts = options_get_server(ft->serverid, GetUserId());
+		Relation	rel = table_open(relid, NoLock);
+		double		rows;
+
+		e->rows = LIVE_DEFAULT_ROWS;
+		e->fetched_at = now;
+		if (mysqlconn_estimate_rows(opts, remote_table_name(ft, rel), &rows))
+			e->rows = Max(rows, 1.0);
+		table_close(rel, NoLock);
+	}
+	return e->rows;
+}
+
 static void
 liveGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	LivePlanState *ps = palloc0(sizeof(LivePlanState));
 	ListCell   *lc;
-	double		base = baserel->tuples > 0 ? baserel->tuples : LIVE_DEFAULT_ROWS;
+	double		base;
+
+	/* never ANALYZEd (ANALYZE is not supported): ask the source */
+	if (baserel->tuples <= 0)
+		baserel->tuples = live_table_rows(foreigntableid);
+	base = baserel->tuples;
 
 	baserel->fdw_private = ps;
 	foreach(lc, baserel->baserestrictinfo)

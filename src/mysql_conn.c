@@ -695,6 +695,80 @@ mysqlconn_append_literal(StringInfo buf, const char *s, int len)
 }
 
 /*
+ * Run a query on an uncached connection and return the first column of each
+ * row (at most max), or -1 on any failure.  Never raises except for an
+ * interrupt.
+ */
+static int
+conn_query_values(MysqlConn *conn, const char *sql, char **values, int max)
+{
+	int			err = 0;
+	MYSQL_RES  *res = NULL;
+	MYSQL_ROW	row;
+	int			n = 0;
+
+	NB_CALL(conn, mysql_real_query_start(&err, conn->mysql, sql, strlen(sql)),
+			mysql_real_query_cont(&err, conn->mysql, ready_));
+	if (err != 0)
+		return -1;
+	NB_CALL(conn, mysql_store_result_start(&res, conn->mysql),
+			mysql_store_result_cont(&res, conn->mysql, ready_));
+	if (res == NULL)
+		return -1;
+	while (n < max && (row = mysql_fetch_row(res)) != NULL)
+		values[n++] = row[0] ? pstrdup(row[0]) : NULL;
+	mysql_free_result(res);
+	return n;
+}
+
+bool
+mysqlconn_estimate_rows(const VStreamServerOptions *opts, const char *table,
+						double *rows)
+{
+	MysqlConn  *conn;
+	char	   *why;
+	StringInfoData q;
+	char	   *values[1024];
+	int			nshards;
+	int			n;
+	volatile bool ok = false;
+
+	conn = conn_open(opts, false, &why);
+	if (conn == NULL)
+		return false;
+	PG_TRY();
+	{
+		initStringInfo(&q);
+		appendStringInfoString(&q, "SHOW VITESS_SHARDS LIKE ");
+		mysqlconn_append_literal(&q, psprintf("%s/%%", opts->keyspace),
+								 strlen(opts->keyspace) + 2);
+		nshards = conn_query_values(conn, q.data, values, lengthof(values));
+
+		/* InnoDB's estimate of one shard (VTGate asks one) */
+		resetStringInfo(&q);
+		appendStringInfoString(&q, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ");
+		mysqlconn_append_literal(&q, opts->keyspace, strlen(opts->keyspace));
+		appendStringInfoString(&q, " AND TABLE_NAME = ");
+		mysqlconn_append_literal(&q, table, strlen(table));
+		if (nshards > 0 &&
+			(n = conn_query_values(conn, q.data, values, 1)) == 1 &&
+			values[0] != NULL)
+		{
+			*rows = strtod(values[0], NULL) * nshards;
+			ok = true;
+		}
+	}
+	PG_CATCH();
+	{
+		conn_close(conn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	conn_close(conn);
+	return ok;
+}
+
+/*
  * Unquote a MariaDB COLUMN_DEFAULT string literal ('it''s' -> it's).
  */
 static char *

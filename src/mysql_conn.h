@@ -105,6 +105,16 @@ extern MYSQL_RES *mysqlconn_query(MysqlConn *conn, const char *sql);
 extern MYSQL_ROW mysqlconn_fetch(MysqlConn *conn, unsigned int ncols,
 								 unsigned long **lengths);
 
+/*
+ * The planner's row estimate of a source table: InnoDB's estimate of one
+ * shard (information_schema.TABLES.TABLE_ROWS, which VTGate answers from one
+ * shard) times the number of shards of the keyspace.  Opens its own short
+ * connection.  False if it cannot be known; never raises for a remote
+ * failure.
+ */
+extern bool mysqlconn_estimate_rows(const VStreamServerOptions *opts,
+									const char *table, double *rows);
+
 /* Run a statement without a result set (e.g. SET); raises on error. */
 extern void mysqlconn_exec(MysqlConn *conn, const char *sql);
 

@@ -205,6 +205,17 @@ like($e, qr/canceling statement due to statement timeout/, 'statement_timeout ca
 ok(time - $t < 3, sprintf('at once (%.2f s for a 5 s remote query)', time - $t));
 is($o, '300000', 'the same session reads again afterwards');
 
+# row estimates come from the source (InnoDB's estimate times the shards), so
+# that a join with a few local rows looks the live rows up by key
+my ($est) = sql('EXPLAIN SELECT * FROM imp_commerce.live_big') =~ /rows=(\d+)/;
+ok($est > 100_000 && $est < 1_000_000, "row estimate from the source ($est)");
+sql(q{CREATE TABLE probe(id bigint); INSERT INTO probe VALUES (5), (123456), (299999); ANALYZE probe});
+like(sql(q{EXPLAIN (VERBOSE, COSTS OFF) SELECT b.v FROM probe p JOIN imp_commerce.live_big b ON b.id = p.id}),
+	qr/Remote SQL: SELECT `id`, `v` FROM `live_big` WHERE \(\$1 = `id`\)/,
+	'a join with a small local table: parameterized lookups in the remote SQL');
+is(sql(q{SELECT string_agg(b.v::text, ',' ORDER BY p.id) FROM probe p JOIN imp_commerce.live_big b ON b.id = p.id}),
+	'5,456,999', 'and the rows found');
+
 # conditions: IN, BETWEEN, IS NULL, ORDER BY, strings re-checked locally
 my $plan = sql(q{EXPLAIN (VERBOSE, COSTS OFF) SELECT order_id FROM imp_customer.corder
 	WHERE order_id IN (1, 2, 3) AND price BETWEEN 10 AND 100 AND customer_id IS NOT NULL ORDER BY order_id});
