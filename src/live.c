@@ -67,6 +67,8 @@ typedef struct LivePlanState
 {
 	List	   *remote_conds;	/* RestrictInfos sent to VTGate */
 	List	   *local_conds;	/* RestrictInfos evaluated here (incl. rechecks) */
+	double		fetched;		/* rows VTGate sends: after remote_conds */
+	QualCost	local_cost;		/* of local_conds, per row fetched */
 } LivePlanState;
 
 /* Positions in ForeignScan.fdw_private */
@@ -219,14 +221,27 @@ liveGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 														 baserel->baserestrictinfo,
 														 baserel->relid,
 														 JOIN_INNER, NULL));
+	/* what crosses the network: the rows the remote conditions keep */
+	ps->fetched = clamp_row_est(base *
+								clauselist_selectivity(root, ps->remote_conds,
+													   baserel->relid,
+													   JOIN_INNER, NULL));
+	cost_qual_eval(&ps->local_cost, ps->local_conds, root);
 }
 
+/*
+ * A path returning "rows" rows, for which VTGate sends "fetched" rows: a
+ * round trip, then per row fetched the transfer and conversion, the local
+ * conditions and the tuple.
+ */
 static void
 live_add_path(PlannerInfo *root, RelOptInfo *baserel, double rows,
-			  List *pathkeys, Relids required_outer)
+			  double fetched, List *pathkeys, Relids required_outer)
 {
-	Cost		startup = LIVE_STARTUP_COST;
-	Cost		total = startup + rows * LIVE_ROW_COST + rows * cpu_tuple_cost;
+	LivePlanState *ps = (LivePlanState *) baserel->fdw_private;
+	Cost		startup = LIVE_STARTUP_COST + ps->local_cost.startup;
+	Cost		total = startup +
+		fetched * (LIVE_ROW_COST + cpu_tuple_cost + ps->local_cost.per_tuple);
 
 	/* a remote sort costs the same as the local one: no penalty here */
 	add_path(baserel, (Path *)
@@ -315,18 +330,22 @@ live_add_param_paths(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 			continue;
 		done = lappend(done, outer);
 		ppi = get_baserel_parampathinfo(root, baserel, outer);
-		live_add_path(root, baserel, ppi->ppi_rows, NIL, outer);
+		live_add_path(root, baserel, ppi->ppi_rows,
+					  Max(ppi->ppi_rows, 1.0), NIL, outer);
 	}
 }
 
 static void
 liveGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
-	live_add_path(root, baserel, baserel->rows, NIL, baserel->lateral_relids);
+	LivePlanState *ps = (LivePlanState *) baserel->fdw_private;
+
+	live_add_path(root, baserel, baserel->rows, ps->fetched, NIL,
+				  baserel->lateral_relids);
 	if (root->query_pathkeys != NIL &&
 		deparse_pathkeys_ok(root, baserel, root->query_pathkeys))
-		live_add_path(root, baserel, baserel->rows, root->query_pathkeys,
-					  baserel->lateral_relids);
+		live_add_path(root, baserel, baserel->rows, ps->fetched,
+					  root->query_pathkeys, baserel->lateral_relids);
 	live_add_param_paths(root, baserel, foreigntableid);
 }
 
