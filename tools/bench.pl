@@ -11,9 +11,15 @@
 #  (c) with a local Vitess (test/vitess/cluster-up.sh): copy of a real
 #      keyspace through VTGate vs a raw VStream drain of the same keyspace
 #      (Vitess's own Go client, tools/vstream-drain)
+#  (d) with a local Vitess: verify() rows compared per second on a table of
+#      BENCH_LIVE_ROWS rows (default 300000, own table live_bench in
+#      commerce, dropped afterwards) vs a plain read of both sides (the live
+#      foreign table, then the mirror)
+#  (e) with a local Vitess: latency of LIMIT 1 on the live foreign table vs
+#      a full scan of it (ms; ratio = LIMIT 1 / full scan, smaller is better)
 #
 # Environment: BENCH_COPY_ROWS (default 1000000), BENCH_TXNS (200000),
-# BENCH_REPEAT (5: runs of each benchmark), BENCH_ONLY (abc: which to run),
+# BENCH_REPEAT (5: runs of each benchmark), BENCH_ONLY (abcde: which to run),
 # BENCH_FSYNC (on), VSTREAM_VITESS_ENV.
 #
 use strict;
@@ -33,7 +39,7 @@ use VStreamSim;
 my $copy_rows = $ENV{BENCH_COPY_ROWS} // 1_000_000;
 my $txns = $ENV{BENCH_TXNS} // 200_000;
 my $repeat = $ENV{BENCH_REPEAT} // 5;
-my $only = $ENV{BENCH_ONLY} // 'abc';	# which of (a), (b), (c) to run
+my $only = $ENV{BENCH_ONLY} // 'abcde';	# which of (a) .. (e) to run
 # every cluster runs with fsync as in production (PostgreSQL::Test::Cluster
 # turns it off); BENCH_FSYNC=off for the test-harness setting
 my $fsync = $ENV{BENCH_FSYNC} // 'on';
@@ -330,9 +336,87 @@ sub bench_vitess
 	}
 }
 
+# ------------------------------------------- (d), (e) verify and live reads
+sub vitess_env
+{
+	my $envfile = $ENV{VSTREAM_VITESS_ENV} // '/tmp/vt-vstream/env.sh';
+	return undef unless -f $envfile;
+	my %env;
+	open(my $fh, '<', $envfile) or die;
+	while (<$fh>) { $env{$1} = $2 if /^export (\w+)=['"]?(.*?)['"]?$/; }
+	close $fh;
+	return \%env;
+}
+
+sub timed
+{
+	my ($sql) = @_;
+	my $t0 = time();
+	my $v = $node->safe_psql('postgres', $sql);
+	return (time() - $t0, $v);
+}
+
+sub bench_live
+{
+	my $env = vitess_env();
+	if (!$env)
+	{
+		say_('(d), (e) skipped: no local Vitess');
+		return;
+	}
+	my $rows = $ENV{BENCH_LIVE_ROWS} // 300_000;
+	my $mysql = "mysql -h 127.0.0.1 -P $env->{VTGATE_MYSQL_PORT} -u root commerce";
+	my $sock = "$env->{VTDATAROOT}/vt_0000000100/mysql.sock";
+	say_("(d), (e) real Vitess: live_bench ($rows rows) in commerce: verify() and live reads");
+	system("$mysql -e 'drop table if exists live_bench; create table live_bench(id bigint primary key, v int, s varchar(40), d datetime)'") == 0
+	  or die "cannot create live_bench";
+	system("mysql -S $sock -u vt_dba -e \"use vt_commerce; insert into live_bench "
+		  . "select seq, seq % 1000, concat('row ', seq), '2026-01-01' + interval seq second from seq_1_to_$rows\"") == 0
+	  or die "cannot load live_bench";
+	$node->safe_psql('postgres', qq{
+		SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
+		DROP SERVER IF EXISTS lb CASCADE;
+		CREATE SERVER lb FOREIGN DATA WRAPPER vstream_fdw
+		  OPTIONS (host '127.0.0.1', port '$env->{VTGATE_GRPC_PORT}', mysql_port '$env->{VTGATE_MYSQL_PORT}',
+		           keyspace 'commerce');
+		CREATE USER MAPPING FOR PUBLIC SERVER lb OPTIONS (user 'root');
+		DROP SCHEMA IF EXISTS lbf CASCADE;
+		CREATE SCHEMA lbf;
+		IMPORT FOREIGN SCHEMA commerce LIMIT TO (live_bench) FROM SERVER lb INTO lbf;
+		SELECT vstream_fdw.create_stream('lb', ARRAY['live_bench'], 'lbm');});
+	wait_until($node, "SELECT coalesce(bool_and(copy_completed), false) FROM vstream_fdw.checkpoint");
+	wait_until($node, "SELECT count(*) = $rows FROM lbm.live_bench");
+	my (@vr, @lr);
+	my ($best_verify, $best_plain, $best_limit, $best_full) = (0, 0, 1e9, 1e9);
+	for my $run (1 .. $repeat)
+	{
+		my ($tv, $res) = timed(q{SELECT source_rows || '|' || missing + extra + different
+			FROM vstream_fdw.verify('lb') WHERE kind = 'summary'});
+		die "verify: $res" unless $res eq "$rows|0";
+		my ($ts) = timed('SELECT count(id), count(v), count(s), count(d) FROM lbf.live_bench');
+		my ($tm) = timed('SELECT count(id), count(v), count(s), count(d) FROM lbm.live_bench');
+		my ($tl) = timed('SELECT * FROM lbf.live_bench LIMIT 1');
+		my $verify_rate = $rows / $tv;
+		my $plain_rate = $rows / ($ts + $tm);
+		push @vr, $verify_rate / $plain_rate;
+		push @lr, $tl / $ts;
+		$best_verify = $verify_rate if $verify_rate > $best_verify;
+		$best_plain = $plain_rate if $plain_rate > $best_plain;
+		$best_limit = $tl if $tl < $best_limit;
+		$best_full = $ts if $ts < $best_full;
+		say_(sprintf("    run %d: verify %.2f s, read source %.2f s + mirror %.2f s, LIMIT 1 %.1f ms",
+			$run, $tv, $ts, $tm, $tl * 1000));
+	}
+	push @results, [ "(d) verify() rows/s vs plain read of both sides", $best_verify, $best_plain, median(@vr), undef ];
+	push @results, [ "(e) live LIMIT 1 vs full scan (ms)", $best_limit * 1000, $best_full * 1000, median(@lr), undef ];
+	$node->safe_psql('postgres', q{SELECT vstream_fdw.drop_stream('lb', true); DROP SERVER lb CASCADE; DROP SCHEMA lbf});
+	system("$mysql -e 'drop table live_bench'");
+}
+
 bench_copy() if $only =~ /a/;
 bench_txns() if $only =~ /b/;
 bench_vitess() if $only =~ /c/;
+bench_live() if $only =~ /[de]/;
 $node->stop;
 
 say_('');
@@ -343,7 +427,7 @@ say_(sprintf("%-52s %12s %12s %7s %8s", 'benchmark', 'ours', 'baseline', 'ratio'
 for my $r (@results)
 {
 	my ($name, $ours, $base, $ratio, $target) = @$r;
-	say_(sprintf("%-52s %12.0f %12.0f %7.2f %8s", $name, $ours, $base, $ratio,
+	say_(sprintf("%-52s %12.0f %12.0f %7.3f %8s", $name, $ours, $base, $ratio,
 		defined $target ? ">= $target" : '-'));
 }
 say_("worker peak private memory (RssAnon): copy $hwm_copy, transactions $hwm_txn");
