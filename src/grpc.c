@@ -359,8 +359,14 @@ raise_http2_error(GrpcCall *call, int rv)
 				 call->cb_sqlstate == ERRCODE_PROGRAM_LIMIT_EXCEEDED ?
 				 errhint("Raise the \"max_message_size\" option of the foreign server (now %d bytes).",
 						 call->opts.max_message_size) : 0));
+	/*
+	 * An HTTP/2 error of the connection (bad frames, flooding): the
+	 * connection is unusable but a new one may well work, so this is a
+	 * connection failure (08006, retried), not 08P01, which the worker
+	 * reserves for malformed gRPC messages that would come again.
+	 */
 	ereport(ERROR,
-			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			(errcode(ERRCODE_CONNECTION_FAILURE),
 			 errmsg("HTTP/2 protocol error in the stream from VTGate at %s: %s",
 					call->authority, nghttp2_strerror(rv)),
 			 errhint("Check that the \"port\" option names VTGate's gRPC port.")));

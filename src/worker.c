@@ -225,11 +225,18 @@ worker_backoff_ms(int failures)
 static bool
 error_is_transient(int sqlerrcode)
 {
+	/*
+	 * A malformed message (08P01: undecodable, a row that does not match its
+	 * FIELD, a ROW without FIELD, invalid UTF-8 in a name) would be read
+	 * again at every reconnect: it needs a person.  Transport failures of a
+	 * broken connection are 08006 and stay transient.
+	 */
+	if (sqlerrcode == ERRCODE_PROTOCOL_VIOLATION)
+		return false;
 	if (vstream_error_is_transient(sqlerrcode))
 		return true;
 	switch (sqlerrcode)
 	{
-		case ERRCODE_PROTOCOL_VIOLATION:
 		case ERRCODE_QUERY_CANCELED:
 		case ERRCODE_LOCK_NOT_AVAILABLE:
 		case ERRCODE_OUT_OF_MEMORY:
