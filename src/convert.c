@@ -45,6 +45,7 @@
 #endif
 
 #include "convert.h"
+#include "textsafe.h"
 
 PG_FUNCTION_INFO_V1(vstream_mysql_type_to_pg);
 PG_FUNCTION_INFO_V1(vstream_convert_value);
@@ -762,6 +763,12 @@ parse_labels(ConvertColumn *col, const char *params)
 			}
 			appendStringInfoChar(&buf, *p++);
 		}
+		if (!pg_verify_mbstr(PG_UTF8, buf.data, buf.len, true))
+			ereport(ERROR,
+					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+					 errmsg("an ENUM or SET label of column \"%s\" is not valid UTF-8",
+							text_make_valid_cstr(col->name)),
+					 errhint("The column type sent by VTGate is corrupt.")));
 		label = buf.data;
 		if (GetDatabaseEncoding() != PG_UTF8 &&
 			GetDatabaseEncoding() != PG_SQL_ASCII)

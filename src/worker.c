@@ -66,6 +66,7 @@
 #include "apply.h"
 #include "checkpoint.h"
 #include "status.h"
+#include "textsafe.h"
 #include "vstream.h"
 #include "worker.h"
 
