@@ -195,6 +195,8 @@ worker_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	status_define_gucs();
+
 	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
 		return;
 
