@@ -305,6 +305,13 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id,
 						   "VTGate sent a gRPC message larger than max_message_size");
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		}
+		/* the option's limit keeps newcap below MaxAllocSize; be sure */
+		if (!AllocSizeIsValid(newcap))
+		{
+			record_failure(call, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+						   "VTGate sent a gRPC message larger than max_message_size");
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		}
 		nb = repalloc_extended(call->buf, newcap, MCXT_ALLOC_NO_OOM);
 		if (nb == NULL)
 		{

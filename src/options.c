@@ -220,7 +220,8 @@ apply_option(DefElem *def, VStreamServerOptions *opts)
 	else if (strcmp(name, "connect_timeout") == 0)
 		opts->connect_timeout = parse_int_option(def, 1, 3600, " (seconds)");
 	else if (strcmp(name, "max_message_size") == 0)
-		opts->max_message_size = parse_int_option(def, 65536, 1073741823,
+		opts->max_message_size = parse_int_option(def, 65536,
+												  VSTREAM_MAX_MESSAGE_SIZE_LIMIT,
 												  " (bytes)");
 	else if (strcmp(name, "heartbeat_interval") == 0)
 		opts->heartbeat_interval = parse_int_option(def, 0, 3600,
