@@ -693,19 +693,25 @@ grpc_call_start(Transport *transport, const GrpcCallOptions *options,
 						nghttp2_strerror(call->stream_id))));
 	pfree(nva);
 
-	/* send everything and wait for the response headers */
+	/*
+	 * Send everything and wait for the response headers.  Frames that keep
+	 * arriving (PINGs, SETTINGS, WINDOW_UPDATEs, headers of other streams)
+	 * must not keep us here past the deadline or past an interrupt.
+	 */
 	while (!call->headers_done && !call->stream_closed)
 	{
-		if (read_input(call) > 0)
-			continue;
-		if (call->eof)
-			raise_connection_lost(call);
-		if (!wait_io(call, options->deadline))
+		CHECK_FOR_INTERRUPTS();
+		if (options->deadline != 0 && GetCurrentTimestamp() >= options->deadline)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 					 errmsg("timeout waiting for VTGate at %s to answer the VStream request",
 							call->authority),
 					 errhint("Raise the \"connect_timeout\" option or check VTGate's health.")));
+		if (read_input(call) > 0)
+			continue;
+		if (call->eof)
+			raise_connection_lost(call);
+		(void) wait_io(call, options->deadline);
 	}
 	if (call->headers_done && call->grpc_status < 0)
 	{
@@ -746,7 +752,16 @@ grpc_call_next(GrpcCall *call, size_t *len, long timeout_ms, bool *ended)
 			raise_connection_lost(call);
 		(void) flush_output(call);
 		if (read_input(call) > 0 || transport_pending(call->transport))
+		{
+			/*
+			 * Bytes keep arriving without completing a message (a trickle,
+			 * or frames that carry no data): the caller's timeout still
+			 * holds, so that it gets control back to look around.
+			 */
+			if (until != 0 && GetCurrentTimestamp() >= until)
+				return NULL;
 			continue;
+		}
 		if (call->eof)
 			continue;
 		/* a partial message needs more bytes: let them come */
