@@ -671,6 +671,12 @@ grpc_call_start(Transport *transport, const GrpcCallOptions *options,
 		nva[nnv].value = (uint8_t *) (v); nva[nnv].valuelen = strlen(v); \
 		nva[nnv].flags = NGHTTP2_NV_FLAG_NONE; nnv++; \
 	} while (0)
+
+	/*
+	 * Metadata carries credentials (Vitess static auth sends the password in
+	 * a header): never-indexed, so that HPACK keeps it out of the dynamic
+	 * tables of intermediaries (RFC 7541 section 7.1.3).
+	 */
 	ADD_NV(":method", "POST");
 	ADD_NV(":scheme", scheme);
 	ADD_NV(":path", options->path);
@@ -679,7 +685,10 @@ grpc_call_start(Transport *transport, const GrpcCallOptions *options,
 	ADD_NV("te", "trailers");
 	ADD_NV("user-agent", "vstream_fdw/0.1.0");
 	for (i = 0; i < options->nmetadata; i++)
+	{
 		ADD_NV(options->metadata[i].name, options->metadata[i].value);
+		nva[nnv - 1].flags = NGHTTP2_NV_FLAG_NO_INDEX;
+	}
 #undef ADD_NV
 
 	prd.source.ptr = NULL;

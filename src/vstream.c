@@ -280,6 +280,12 @@ vstream_open(const VStreamServerOptions *opts, const VStreamRequestSpec *spec,
 		nmd++;
 		if (opts->password)
 		{
+			if (opts->tls == VSTREAM_TLS_DISABLE)
+				ereport(WARNING,
+						(errmsg("the password of server \"%s\" is sent to VTGate without TLS",
+								opts->servername ? opts->servername : opts->host),
+						 errdetail("With the server option tls 'disable' the password crosses the network in cleartext."),
+						 errhint("Set the server option tls to 'verify-full' (or 'verify-ca', 'require').")));
 			md[nmd].name = "password";
 			md[nmd].value = opts->password;
 			nmd++;
