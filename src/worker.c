@@ -959,6 +959,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 			(errmsg("vstream_fdw stream of server \"%s\": VTGate ended the stream, reconnecting",
 					def->server_name)));
 	abort_txn(ws);
+	schema_forget();			/* the session's memory goes away next */
 	MemoryContextSwitchTo(old);
 }
 
