@@ -26,6 +26,7 @@
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
@@ -395,6 +396,24 @@ VStreamServerOptions *
 options_get_server_by_name(const char *servername, Oid userid)
 {
 	ForeignServer *server = GetForeignServerByName(servername, false);
+	AclResult	aclresult;
+
+	/*
+	 * The stream worker runs as the stream's owner: the owner must still be
+	 * allowed to use the server (USAGE may have been revoked since
+	 * create_stream()).
+	 */
+	if (!OidIsValid(userid))
+		userid = GetUserId();
+	aclresult = pg_foreign_server_aclcheck(server->serverid, userid, ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" has no USAGE privilege on foreign server \"%s\"",
+						GetUserNameFromId(userid, false), servername),
+				 errhint("GRANT USAGE ON FOREIGN SERVER %s TO %s, then call vstream_fdw.start_stream().",
+						 quote_identifier(servername),
+						 quote_identifier(GetUserNameFromId(userid, false)))));
 
 	return options_get_server(server->serverid, userid);
 }

@@ -997,10 +997,14 @@ vstream_worker_main(Datum main_arg)
 		(void) LockAcquire(&tag, ExclusiveLock, true, false);
 		CommitTransactionCommand();
 
+		/*
+		 * No session_replication_role = replica: the worker is an ordinary
+		 * session of the stream's owner, so foreign keys are checked and
+		 * ordinary triggers on mirrors fire (a superuser owner who wants
+		 * replica behaviour can ALTER ROLE ... SET session_replication_role).
+		 */
 		SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 		SetConfigOption("search_path", "", PGC_SUSET, PGC_S_OVERRIDE);
-		SetConfigOption("session_replication_role", "replica", PGC_SUSET,
-						PGC_S_OVERRIDE);
 
 		workercxt = AllocSetContextCreate(TopMemoryContext, "vstream_fdw worker",
 										  ALLOCSET_DEFAULT_SIZES);
