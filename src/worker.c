@@ -1033,9 +1033,19 @@ vstream_worker_main(Datum main_arg)
 				ErrorData  *edata;
 				bool		transient;
 				char	   *message;
+				MemoryContext errcxt;
 
+				/*
+				 * Everything about this error lives in a context of its own,
+				 * deleted below: FreeErrorData() does not free every string
+				 * CopyErrorData() makes (file and function names, domains,
+				 * the message id), and the worker fails many sessions over
+				 * its life.
+				 */
 				HOLD_INTERRUPTS();
-				MemoryContextSwitchTo(workercxt);
+				errcxt = AllocSetContextCreate(workercxt, "vstream_fdw error",
+											   ALLOCSET_SMALL_SIZES);
+				MemoryContextSwitchTo(errcxt);
 				edata = CopyErrorData();
 				EmitErrorReport();
 				AbortOutOfAnyTransaction();
@@ -1044,10 +1054,12 @@ vstream_worker_main(Datum main_arg)
 				schema_forget();
 				RESUME_INTERRUPTS();
 
+				MemoryContextSwitchTo(errcxt);
 				transient = error_is_transient(edata->sqlerrcode);
-				message = edata->detail
-					? psprintf("%s: %s", edata->message, edata->detail)
-					: pstrdup(edata->message ? edata->message : "unknown error");
+				/* names and messages from the wire may be invalid text */
+				message = text_make_valid_cstr(edata->detail
+											   ? psprintf("%s: %s", edata->message, edata->detail)
+											   : pstrdup(edata->message ? edata->message : "unknown error"));
 				status_set_error(slot, message);
 				checkpoint_record_error(stream_id, message, !transient);
 				if (!transient)
@@ -1065,7 +1077,8 @@ vstream_worker_main(Datum main_arg)
 				ereport(LOG,
 						(errmsg("vstream_fdw stream %d will reconnect in %ld ms",
 								stream_id, delay)));
-				FreeErrorData(edata);
+				MemoryContextSwitchTo(workercxt);
+				MemoryContextDelete(errcxt);
 			}
 			PG_END_TRY();
 
