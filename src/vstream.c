@@ -128,7 +128,8 @@ vstream_decode_row(const Query__Row *row, int ncolumns, const char **values,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("row image is malformed: value %d of length " INT64_FORMAT " exceeds the row data",
 							(int) i + 1, l)));
-		values[i] = (const char *) row->values.data + off;
+		/* an empty values field has no buffer at all (NULL + 0 is UB) */
+		values[i] = row->values.data ? (const char *) row->values.data + off : "";
 		lengths[i] = (int) l;
 		off += l;
 	}
