@@ -30,6 +30,11 @@ CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', tls 'm
 CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', sslrootcert '/tmp/ca.pem');
 CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', connect_timeout '0');
 CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', max_message_size '10');
+-- the receive buffer (one message) grows inside an nghttp2 callback, which
+-- must never raise an error: max_message_size stays well below 1 GiB
+CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', max_message_size '1073741823');
+CREATE SERVER big FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', max_message_size '536870912');
+DROP SERVER big;
 CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', heartbeat_interval '-1');
 CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', invalid_values 'skip');
 CREATE SERVER bad FOREIGN DATA WRAPPER vstream_fdw OPTIONS (keyspace 'k', drop_policy 'delete');

@@ -155,6 +155,11 @@ FROM (VALUES ('binary(4)', '\x61620000'::bytea), ('binary(4)', '\x6162'),
              ('blob', '\xdeadbeef'), ('longblob', '\x')
      ) AS v(t, v);
 SELECT vstream_fdw.convert_value('', '\x00ff'::bytea, 'VARBINARY', 128, 63);
+-- BINARY(n) has n <= 255 in MySQL: a larger n (from column_type or a FIELD's
+-- column_length) is not padded, so one FIELD cannot make every cell
+-- allocate n bytes
+SELECT vstream_fdw.convert_value('binary(2000000000)', '\x0102'::bytea);
+SELECT vstream_fdw.convert_value('binary(255)', '\x01'::bytea) = '\x01' || repeat('00', 254);
 
 -- ENUM and SET: labels, or ordinals / bitmasks from older Vitess
 SELECT t AS column_type, v AS value, vstream_fdw.convert_value(t, v::bytea)

@@ -45,9 +45,15 @@
 #endif
 
 #include "convert.h"
+#include "textsafe.h"
 
 PG_FUNCTION_INFO_V1(vstream_mysql_type_to_pg);
 PG_FUNCTION_INFO_V1(vstream_convert_value);
+
+ConvertInvalidHook convert_invalid_hook = NULL;
+
+/* MySQL's largest BINARY(n) */
+#define MYSQL_MAX_BINARY_LENGTH 255
 
 /* query.Type flag bits (vitess-vstream-wire.md 3.11) */
 #define VT_ISINTEGRAL	0x0100
@@ -592,7 +598,16 @@ classify_field(const Query__Field *field, SourceInfo *si)
 			{
 				si->fixed_binary = true;
 				if (!parse_params(si->params, &si->length, NULL))
-					si->length = (int) field->column_length;
+					si->length = field->column_length > (uint32) MYSQL_MAX_BINARY_LENGTH ?
+						0 : (int) field->column_length;
+
+				/*
+				 * MySQL's BINARY(n) has n <= 255; anything else is not
+				 * padded (one FIELD must not make every cell allocate a
+				 * length of its choosing).
+				 */
+				if (si->length < 1 || si->length > MYSQL_MAX_BINARY_LENGTH)
+					si->length = 0;
 			}
 			break;
 		case QUERY__TYPE__BIT:
@@ -748,6 +763,12 @@ parse_labels(ConvertColumn *col, const char *params)
 			}
 			appendStringInfoChar(&buf, *p++);
 		}
+		if (!pg_verify_mbstr(PG_UTF8, buf.data, buf.len, true))
+			ereport(ERROR,
+					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+					 errmsg("an ENUM or SET label of column \"%s\" is not valid UTF-8",
+							text_make_valid_cstr(col->name)),
+					 errhint("The column type sent by VTGate is corrupt.")));
 		label = buf.data;
 		if (GetDatabaseEncoding() != PG_UTF8 &&
 			GetDatabaseEncoding() != PG_SQL_ASCII)
@@ -1042,6 +1063,8 @@ report_invalid(ConvertColumn *col, ConvertContext *cxt, const char *data,
 	if (cxt != NULL && cxt->policy == VSTREAM_INVALID_NULL)
 	{
 		cxt->invalid_count++;
+		if (convert_invalid_hook)
+			convert_invalid_hook(cxt);
 		*isnull = true;
 		return (Datum) 0;
 	}
@@ -1249,6 +1272,8 @@ call_input(ConvertColumn *col, char *str, bool *isnull, ConvertContext *cxt)
 		{
 			POP_CONVERT_CONTEXT(errcb);
 			cxt->invalid_count++;
+			if (convert_invalid_hook)
+				convert_invalid_hook(cxt);
 			*isnull = true;
 			return (Datum) 0;
 		}

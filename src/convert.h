@@ -40,6 +40,14 @@ typedef struct ConvertContext
 } ConvertContext;
 
 /*
+ * Called after a value was stored as NULL by the invalid_values 'null'
+ * policy (cxt->invalid_count was incremented); the stream worker uses it to
+ * show the count per shard.
+ */
+typedef void (*ConvertInvalidHook) (const ConvertContext *cxt);
+extern PGDLLIMPORT ConvertInvalidHook convert_invalid_hook;
+
+/*
  * Per-column conversion state, prepared once per (FIELD event, mirror
  * column) and reused for every row.  Lives in the caller's context.
  */

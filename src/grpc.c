@@ -305,6 +305,13 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id,
 						   "VTGate sent a gRPC message larger than max_message_size");
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		}
+		/* the option's limit keeps newcap below MaxAllocSize; be sure */
+		if (!AllocSizeIsValid(newcap))
+		{
+			record_failure(call, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+						   "VTGate sent a gRPC message larger than max_message_size");
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		}
 		nb = repalloc_extended(call->buf, newcap, MCXT_ALLOC_NO_OOM);
 		if (nb == NULL)
 		{
@@ -359,8 +366,14 @@ raise_http2_error(GrpcCall *call, int rv)
 				 call->cb_sqlstate == ERRCODE_PROGRAM_LIMIT_EXCEEDED ?
 				 errhint("Raise the \"max_message_size\" option of the foreign server (now %d bytes).",
 						 call->opts.max_message_size) : 0));
+	/*
+	 * An HTTP/2 error of the connection (bad frames, flooding): the
+	 * connection is unusable but a new one may well work, so this is a
+	 * connection failure (08006, retried), not 08P01, which the worker
+	 * reserves for malformed gRPC messages that would come again.
+	 */
 	ereport(ERROR,
-			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			(errcode(ERRCODE_CONNECTION_FAILURE),
 			 errmsg("HTTP/2 protocol error in the stream from VTGate at %s: %s",
 					call->authority, nghttp2_strerror(rv)),
 			 errhint("Check that the \"port\" option names VTGate's gRPC port.")));
@@ -658,6 +671,12 @@ grpc_call_start(Transport *transport, const GrpcCallOptions *options,
 		nva[nnv].value = (uint8_t *) (v); nva[nnv].valuelen = strlen(v); \
 		nva[nnv].flags = NGHTTP2_NV_FLAG_NONE; nnv++; \
 	} while (0)
+
+	/*
+	 * Metadata carries credentials (Vitess static auth sends the password in
+	 * a header): never-indexed, so that HPACK keeps it out of the dynamic
+	 * tables of intermediaries (RFC 7541 section 7.1.3).
+	 */
 	ADD_NV(":method", "POST");
 	ADD_NV(":scheme", scheme);
 	ADD_NV(":path", options->path);
@@ -666,7 +685,10 @@ grpc_call_start(Transport *transport, const GrpcCallOptions *options,
 	ADD_NV("te", "trailers");
 	ADD_NV("user-agent", "vstream_fdw/0.1.0");
 	for (i = 0; i < options->nmetadata; i++)
+	{
 		ADD_NV(options->metadata[i].name, options->metadata[i].value);
+		nva[nnv - 1].flags = NGHTTP2_NV_FLAG_NO_INDEX;
+	}
 #undef ADD_NV
 
 	prd.source.ptr = NULL;
@@ -680,19 +702,25 @@ grpc_call_start(Transport *transport, const GrpcCallOptions *options,
 						nghttp2_strerror(call->stream_id))));
 	pfree(nva);
 
-	/* send everything and wait for the response headers */
+	/*
+	 * Send everything and wait for the response headers.  Frames that keep
+	 * arriving (PINGs, SETTINGS, WINDOW_UPDATEs, headers of other streams)
+	 * must not keep us here past the deadline or past an interrupt.
+	 */
 	while (!call->headers_done && !call->stream_closed)
 	{
-		if (read_input(call) > 0)
-			continue;
-		if (call->eof)
-			raise_connection_lost(call);
-		if (!wait_io(call, options->deadline))
+		CHECK_FOR_INTERRUPTS();
+		if (options->deadline != 0 && GetCurrentTimestamp() >= options->deadline)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 					 errmsg("timeout waiting for VTGate at %s to answer the VStream request",
 							call->authority),
 					 errhint("Raise the \"connect_timeout\" option or check VTGate's health.")));
+		if (read_input(call) > 0)
+			continue;
+		if (call->eof)
+			raise_connection_lost(call);
+		(void) wait_io(call, options->deadline);
 	}
 	if (call->headers_done && call->grpc_status < 0)
 	{
@@ -733,7 +761,16 @@ grpc_call_next(GrpcCall *call, size_t *len, long timeout_ms, bool *ended)
 			raise_connection_lost(call);
 		(void) flush_output(call);
 		if (read_input(call) > 0 || transport_pending(call->transport))
+		{
+			/*
+			 * Bytes keep arriving without completing a message (a trickle,
+			 * or frames that carry no data): the caller's timeout still
+			 * holds, so that it gets control back to look around.
+			 */
+			if (until != 0 && GetCurrentTimestamp() >= until)
+				return NULL;
 			continue;
+		}
 		if (call->eof)
 			continue;
 		/* a partial message needs more bytes: let them come */

@@ -26,6 +26,7 @@
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
@@ -223,7 +224,8 @@ apply_option(DefElem *def, VStreamServerOptions *opts)
 	else if (strcmp(name, "connect_timeout") == 0)
 		opts->connect_timeout = parse_int_option(def, 1, 3600, " (seconds)");
 	else if (strcmp(name, "max_message_size") == 0)
-		opts->max_message_size = parse_int_option(def, 65536, 1073741823,
+		opts->max_message_size = parse_int_option(def, 65536,
+												  VSTREAM_MAX_MESSAGE_SIZE_LIMIT,
 												  " (bytes)");
 	else if (strcmp(name, "heartbeat_interval") == 0)
 		opts->heartbeat_interval = parse_int_option(def, 0, 3600,
@@ -400,6 +402,24 @@ VStreamServerOptions *
 options_get_server_by_name(const char *servername, Oid userid)
 {
 	ForeignServer *server = GetForeignServerByName(servername, false);
+	AclResult	aclresult;
+
+	/*
+	 * The stream worker runs as the stream's owner: the owner must still be
+	 * allowed to use the server (USAGE may have been revoked since
+	 * create_stream()).
+	 */
+	if (!OidIsValid(userid))
+		userid = GetUserId();
+	aclresult = pg_foreign_server_aclcheck(server->serverid, userid, ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" has no USAGE privilege on foreign server \"%s\"",
+						GetUserNameFromId(userid, false), servername),
+				 errhint("GRANT USAGE ON FOREIGN SERVER %s TO %s, then call vstream_fdw.start_stream().",
+						 quote_identifier(servername),
+						 quote_identifier(GetUserNameFromId(userid, false)))));
 
 	return options_get_server(server->serverid, userid);
 }

@@ -22,6 +22,14 @@
 #define VSTREAM_DEFAULT_PORT 15991
 #define VSTREAM_DEFAULT_MYSQL_PORT 15306
 
+/*
+ * Largest accepted max_message_size: 512 MiB.  The receive buffer holds one
+ * message plus two reads and is grown inside an nghttp2 callback, which must
+ * never raise an error: it has to stay well below MaxAllocSize (1 GiB - 1).
+ * VTGate's own default is 16 MiB.
+ */
+#define VSTREAM_MAX_MESSAGE_SIZE_LIMIT (512 * 1024 * 1024)
+
 typedef enum VStreamTlsMode
 {
 	VSTREAM_TLS_DISABLE = 0,

@@ -33,7 +33,18 @@
 
 #include "convert.h"
 #include "options.h"
+#include "textsafe.h"
 #include "vstream.h"
+
+/*
+ * Text columns from the wire: names are checked by vstream_next(), but a DDL
+ * statement may carry any bytes.
+ */
+static Datum
+safe_text(const char *s)
+{
+	return PointerGetDatum(cstring_to_text(text_make_valid_cstr(s)));
+}
 
 #define PEEK_NCOLS 11
 
@@ -182,11 +193,11 @@ put_row(PeekState *ps, Binlogdata__VEvent *ev, const char *table,
 	values[0] = Int64GetDatum(++ps->seq);
 	values[1] = CStringGetTextDatum(vstream_event_type_name(ev->type));
 	nulls[2] = keyspace[0] == '\0';
-	values[2] = nulls[2] ? (Datum) 0 : CStringGetTextDatum(keyspace);
+	values[2] = nulls[2] ? (Datum) 0 : safe_text(keyspace);
 	nulls[3] = shard[0] == '\0';
-	values[3] = nulls[3] ? (Datum) 0 : CStringGetTextDatum(shard);
+	values[3] = nulls[3] ? (Datum) 0 : safe_text(shard);
 	nulls[4] = table == NULL;
-	values[4] = table ? CStringGetTextDatum(table) : (Datum) 0;
+	values[4] = table ? safe_text(table) : (Datum) 0;
 	nulls[5] = ev->timestamp == 0;
 	values[5] = nulls[5] ? (Datum) 0 :
 		TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) ev->timestamp));
@@ -199,7 +210,7 @@ put_row(PeekState *ps, Binlogdata__VEvent *ev, const char *table,
 	nulls[9] = fields == NULL;
 	values[9] = fields ? JsonbPGetDatum(fields) : (Datum) 0;
 	nulls[10] = statement == NULL;
-	values[10] = statement ? CStringGetTextDatum(statement) : (Datum) 0;
+	values[10] = statement ? safe_text(statement) : (Datum) 0;
 	tuplestore_putvalues(ps->tupstore, ps->tupdesc, values, nulls);
 }
 

@@ -24,24 +24,109 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "nodes/pg_list.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "convert.h"
 #include "status.h"
+#include "textsafe.h"
 #include "worker.h"
 
 VStreamSharedState *VStreamShared = NULL;
 
+int			vstream_max_shards_per_stream = VSTREAM_DEFAULT_MAX_SHARDS;
+
 static LWLockPadded *status_locks = NULL;
 
+/*
+ * Shards of this worker's stream beyond max_shards_per_stream: kept in
+ * local memory so that the worker's per-shard state machine still works,
+ * only not shown in the status view.
+ */
+#define OVERFLOW_CHUNK 64
+static List *overflow_chunks = NIL;	/* of VStreamShardStatus[OVERFLOW_CHUNK] */
+static int	noverflow = 0;
+static VStreamSlot *my_slot = NULL;
+
+static void status_count_invalid(const ConvertContext *cxt);
+
+/* entries never move: the worker keeps pointers to them */
+static VStreamShardStatus *
+overflow_entry(int i)
+{
+	VStreamShardStatus *chunk = list_nth(overflow_chunks, i / OVERFLOW_CHUNK);
+
+	return &chunk[i % OVERFLOW_CHUNK];
+}
+
 #define VSTREAM_TRANCHE "vstream_fdw"
+
+void
+status_define_gucs(void)
+{
+	GucContext	ctx = process_shared_preload_libraries_in_progress ?
+		PGC_POSTMASTER : PGC_INTERNAL;
+
+	DefineCustomIntVariable("vstream_fdw.max_shards_per_stream",
+							"Shards per stream shown in vstream_fdw.stream_status.",
+							"Shared memory for the status of this many shards is reserved for each of vstream_fdw.max_streams streams (about 1 kB per shard).",
+							&vstream_max_shards_per_stream,
+							VSTREAM_DEFAULT_MAX_SHARDS, 16, 65536,
+							ctx,
+							0,
+							NULL, NULL, NULL);
+}
 
 static Size
 status_shmem_size(void)
 {
-	return add_size(offsetof(VStreamSharedState, slots),
+	Size		size;
+
+	size = add_size(offsetof(VStreamSharedState, slots),
 					mul_size(vstream_max_streams, sizeof(VStreamSlot)));
+	size = MAXALIGN(size);
+	size = add_size(size,
+					mul_size(mul_size(vstream_max_streams,
+									  vstream_max_shards_per_stream),
+							 sizeof(VStreamShardStatus)));
+	return size;
+}
+
+static void
+init_shard(VStreamShardStatus *sh, bool atomics)
+{
+	sh->keyspace[0] = sh->shard[0] = sh->gtid[0] = '\0';
+	sh->copy_table[0] = sh->copy_lastpk[0] = '\0';
+	sh->phase = VSTREAM_PHASE_NONE;
+	sh->last_commit_time = sh->caught_up_to = 0;
+	if (atomics)
+	{
+		pg_atomic_init_u64(&sh->rows_copied, 0);
+		pg_atomic_init_u64(&sh->txns_applied, 0);
+		pg_atomic_init_u64(&sh->rows_inserted, 0);
+		pg_atomic_init_u64(&sh->rows_updated, 0);
+		pg_atomic_init_u64(&sh->rows_deleted, 0);
+		pg_atomic_init_u64(&sh->insert_conflicts, 0);
+		pg_atomic_init_u64(&sh->update_missing, 0);
+		pg_atomic_init_u64(&sh->delete_missing, 0);
+		pg_atomic_init_u64(&sh->invalid_values, 0);
+	}
+	else
+	{
+		pg_atomic_write_u64(&sh->rows_copied, 0);
+		pg_atomic_write_u64(&sh->txns_applied, 0);
+		pg_atomic_write_u64(&sh->rows_inserted, 0);
+		pg_atomic_write_u64(&sh->rows_updated, 0);
+		pg_atomic_write_u64(&sh->rows_deleted, 0);
+		pg_atomic_write_u64(&sh->insert_conflicts, 0);
+		pg_atomic_write_u64(&sh->update_missing, 0);
+		pg_atomic_write_u64(&sh->delete_missing, 0);
+		pg_atomic_write_u64(&sh->invalid_values, 0);
+	}
 }
 
 /* Called from the shmem_request_hook (or _PG_init before PG 15). */
@@ -64,27 +149,23 @@ status_startup_shmem(void)
 	if (!found)
 	{
 		int			i;
+		VStreamShardStatus *shards;
 
 		memset(VStreamShared, 0, status_shmem_size());
 		VStreamShared->nslots = vstream_max_streams;
+		shards = (VStreamShardStatus *)
+			((char *) VStreamShared +
+			 MAXALIGN(offsetof(VStreamSharedState, slots) +
+					  vstream_max_streams * sizeof(VStreamSlot)));
 		for (i = 0; i < vstream_max_streams; i++)
 		{
 			VStreamSlot *slot = &VStreamShared->slots[i];
 			int			j;
 
-			for (j = 0; j < VSTREAM_MAX_SHARDS; j++)
-			{
-				VStreamShardStatus *sh = &slot->shards[j];
-
-				pg_atomic_init_u64(&sh->rows_copied, 0);
-				pg_atomic_init_u64(&sh->txns_applied, 0);
-				pg_atomic_init_u64(&sh->rows_inserted, 0);
-				pg_atomic_init_u64(&sh->rows_updated, 0);
-				pg_atomic_init_u64(&sh->rows_deleted, 0);
-				pg_atomic_init_u64(&sh->insert_conflicts, 0);
-				pg_atomic_init_u64(&sh->update_missing, 0);
-				pg_atomic_init_u64(&sh->delete_missing, 0);
-			}
+			/* shared memory is at the same address in every process */
+			slot->shards = shards + (Size) i * vstream_max_shards_per_stream;
+			for (j = 0; j < vstream_max_shards_per_stream; j++)
+				init_shard(&slot->shards[j], true);
 		}
 	}
 	status_locks = GetNamedLWLockTranche(VSTREAM_TRANCHE);
@@ -167,24 +248,10 @@ status_attach(int32 stream_id)
 		found->dbid != MyDatabaseId)
 	{
 		/* a new stream in this slot: forget the previous one's state */
-		for (i = 0; i < VSTREAM_MAX_SHARDS; i++)
-		{
-			VStreamShardStatus *sh = &found->shards[i];
-
-			sh->keyspace[0] = sh->shard[0] = sh->gtid[0] = '\0';
-			sh->copy_table[0] = sh->copy_lastpk[0] = '\0';
-			sh->phase = VSTREAM_PHASE_NONE;
-			sh->last_commit_time = sh->caught_up_to = 0;
-			pg_atomic_write_u64(&sh->rows_copied, 0);
-			pg_atomic_write_u64(&sh->txns_applied, 0);
-			pg_atomic_write_u64(&sh->rows_inserted, 0);
-			pg_atomic_write_u64(&sh->rows_updated, 0);
-			pg_atomic_write_u64(&sh->rows_deleted, 0);
-			pg_atomic_write_u64(&sh->insert_conflicts, 0);
-			pg_atomic_write_u64(&sh->update_missing, 0);
-			pg_atomic_write_u64(&sh->delete_missing, 0);
-		}
+		for (i = 0; i < vstream_max_shards_per_stream; i++)
+			init_shard(&found->shards[i], false);
 		found->nshards = 0;
+		found->shards_not_shown = 0;
 		found->last_error[0] = '\0';
 		found->last_error_at = 0;
 	}
@@ -197,7 +264,22 @@ status_attach(int32 stream_id)
 	LWLockRelease(status_control_lock());
 
 	before_shmem_exit(status_detach, Int32GetDatum(slot_index(found)));
+	my_slot = found;
+	convert_invalid_hook = status_count_invalid;
 	return found;
+}
+
+/* convert.c: a value was stored as NULL by the invalid_values policy */
+static void
+status_count_invalid(const ConvertContext *cxt)
+{
+	VStreamShardStatus *sh;
+
+	if (my_slot == NULL || cxt->keyspace == NULL || cxt->shard == NULL)
+		return;
+	sh = status_shard(my_slot, cxt->keyspace, cxt->shard);
+	if (sh)
+		status_count(&sh->invalid_values, 1);
 }
 
 /*
@@ -216,8 +298,40 @@ status_shard(VStreamSlot *slot, const char *keyspace, const char *shard)
 			strcmp(slot->shards[i].keyspace, keyspace) == 0)
 			return &slot->shards[i];
 	}
-	if (slot->nshards >= VSTREAM_MAX_SHARDS)
-		return NULL;
+	if (slot->nshards >= vstream_max_shards_per_stream)
+	{
+		/* not shown, but the worker still needs the shard's state */
+		for (i = 0; i < noverflow; i++)
+		{
+			VStreamShardStatus *o = overflow_entry(i);
+
+			if (strcmp(o->shard, shard) == 0 && strcmp(o->keyspace, keyspace) == 0)
+				return o;
+		}
+		if (noverflow == 0)
+			ereport(WARNING,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("vstream_fdw stream has more than %d shards: shard %s/%s and later ones are not shown in vstream_fdw.stream_status",
+							vstream_max_shards_per_stream,
+							text_make_valid_cstr(keyspace), text_make_valid_cstr(shard)),
+					 errhint("Raise vstream_fdw.max_shards_per_stream and restart PostgreSQL.")));
+		if (noverflow % OVERFLOW_CHUNK == 0)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			overflow_chunks = lappend(overflow_chunks,
+									  palloc0(OVERFLOW_CHUNK * sizeof(VStreamShardStatus)));
+			MemoryContextSwitchTo(old);
+		}
+		sh = overflow_entry(noverflow++);
+		init_shard(sh, true);
+		strlcpy(sh->keyspace, keyspace, sizeof(sh->keyspace));
+		strlcpy(sh->shard, shard, sizeof(sh->shard));
+		LWLockAcquire(status_slot_lock(slot_index(slot)), LW_EXCLUSIVE);
+		slot->shards_not_shown = noverflow;
+		LWLockRelease(status_slot_lock(slot_index(slot)));
+		return sh;
+	}
 
 	LWLockAcquire(status_slot_lock(slot_index(slot)), LW_EXCLUSIVE);
 	sh = &slot->shards[slot->nshards];
@@ -237,7 +351,7 @@ status_set_error(VStreamSlot *slot, const char *message)
 	LWLockAcquire(status_slot_lock(slot_index(slot)), LW_EXCLUSIVE);
 	if (message)
 	{
-		strlcpy(slot->last_error, message, sizeof(slot->last_error));
+		text_strlcpy(slot->last_error, message, sizeof(slot->last_error));
 		slot->last_error_at = GetCurrentTimestamp();
 	}
 	else
@@ -291,7 +405,14 @@ phase_name(int phase)
 	}
 }
 
-#define STATUS_COLS 20
+#define STATUS_COLS 23
+
+/* text from shared memory: names and positions came from the network */
+static Datum
+safe_text(const char *s)
+{
+	return PointerGetDatum(cstring_to_text(text_make_valid_cstr(s)));
+}
 
 /*
  * vstream_fdw._stream_status(): one row per shard of every slot of this
@@ -306,6 +427,7 @@ vstream_stream_status(PG_FUNCTION_ARGS)
 	int			i;
 	TimestampTz now = GetCurrentTimestamp();
 	VStreamSlot *copy;
+	VStreamShardStatus *copy_shards;
 
 #if PG_VERSION_NUM >= 150000
 	InitMaterializedSRF(fcinfo, 0);
@@ -333,6 +455,7 @@ vstream_stream_status(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 
 	copy = palloc(sizeof(VStreamSlot));
+	copy_shards = palloc(sizeof(VStreamShardStatus) * vstream_max_shards_per_stream);
 	for (i = 0; i < VStreamShared->nslots; i++)
 	{
 		VStreamSlot *slot = &VStreamShared->slots[i];
@@ -347,6 +470,8 @@ vstream_stream_status(PG_FUNCTION_ARGS)
 			continue;
 		}
 		memcpy(copy, slot, sizeof(VStreamSlot));
+		copy->nshards = Min(copy->nshards, vstream_max_shards_per_stream);
+		memcpy(copy_shards, slot->shards, sizeof(VStreamShardStatus) * copy->nshards);
 		LWLockRelease(status_slot_lock(i));
 
 		/* stream-level row */
@@ -360,35 +485,37 @@ vstream_stream_status(PG_FUNCTION_ARGS)
 		}
 		if (copy->last_error[0])
 		{
-			values[18] = CStringGetTextDatum(copy->last_error);
+			values[18] = safe_text(copy->last_error);
 			nulls[18] = false;
 			values[19] = TimestampTzGetDatum(copy->last_error_at);
 			nulls[19] = false;
 		}
+		values[21] = Int32GetDatum(copy->shards_not_shown);
+		nulls[21] = false;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 
-		for (j = 0; j < copy->nshards && j < VSTREAM_MAX_SHARDS; j++)
+		for (j = 0; j < copy->nshards; j++)
 		{
-			VStreamShardStatus *sh = &copy->shards[j];
+			VStreamShardStatus *sh = &copy_shards[j];
 			const char *phase = phase_name(sh->phase);
 
-			/* nulls[0], [17..19] as above */
-			values[1] = CStringGetTextDatum(sh->keyspace);
+			/* nulls[0], [17..19], [21] as above */
+			values[1] = safe_text(sh->keyspace);
 			nulls[1] = false;
-			values[2] = CStringGetTextDatum(sh->shard);
+			values[2] = safe_text(sh->shard);
 			nulls[2] = false;
 			nulls[3] = (phase == NULL);
 			if (phase)
 				values[3] = CStringGetTextDatum(phase);
 			nulls[4] = (sh->gtid[0] == '\0');
 			if (!nulls[4])
-				values[4] = CStringGetTextDatum(sh->gtid);
+				values[4] = safe_text(sh->gtid);
 			nulls[5] = (sh->copy_table[0] == '\0');
 			if (!nulls[5])
-				values[5] = CStringGetTextDatum(sh->copy_table);
+				values[5] = safe_text(sh->copy_table);
 			nulls[6] = (sh->copy_lastpk[0] == '\0');
 			if (!nulls[6])
-				values[6] = CStringGetTextDatum(sh->copy_lastpk);
+				values[6] = safe_text(sh->copy_lastpk);
 			values[7] = Int64GetDatum((int64) pg_atomic_read_u64(&sh->rows_copied));
 			values[8] = Int64GetDatum((int64) pg_atomic_read_u64(&sh->txns_applied));
 			values[9] = Int64GetDatum((int64) pg_atomic_read_u64(&sh->rows_inserted));
@@ -411,10 +538,15 @@ vstream_stream_status(PG_FUNCTION_ARGS)
 				TimestampDifference(sh->caught_up_to, now, &secs, &usecs);
 				lag = secs + usecs / 1000000.0;
 				values[16] = Float8GetDatum(lag);
+				values[22] = TimestampTzGetDatum(sh->caught_up_to);
 			}
+			nulls[22] = nulls[16];
+			values[20] = Int64GetDatum((int64) pg_atomic_read_u64(&sh->invalid_values));
+			nulls[20] = false;
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
 	pfree(copy);
+	pfree(copy_shards);
 	PG_RETURN_VOID();
 }

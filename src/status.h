@@ -26,7 +26,11 @@
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
 
-#define VSTREAM_MAX_SHARDS		128
+/*
+ * Per-shard entries of a slot: vstream_fdw.max_shards_per_stream (default
+ * 1024), allocated for every slot (vstream_fdw.max_streams) at startup.
+ */
+#define VSTREAM_DEFAULT_MAX_SHARDS	1024
 #define VSTREAM_GTID_LEN		256
 #define VSTREAM_NAME_LEN		128
 #define VSTREAM_LASTPK_LEN		128
@@ -59,6 +63,8 @@ typedef struct VStreamShardStatus
 	pg_atomic_uint64 insert_conflicts;	/* insert over an existing key */
 	pg_atomic_uint64 update_missing;	/* update of a missing row */
 	pg_atomic_uint64 delete_missing;	/* delete of a missing row */
+	pg_atomic_uint64 invalid_values;	/* values stored as NULL by the
+										 * invalid_values 'null' policy */
 } VStreamShardStatus;
 
 typedef struct VStreamSlot
@@ -71,7 +77,8 @@ typedef struct VStreamSlot
 	char		last_error[VSTREAM_ERROR_LEN];
 	TimestampTz last_error_at;
 	int			nshards;
-	VStreamShardStatus shards[VSTREAM_MAX_SHARDS];
+	int			shards_not_shown;	/* shards beyond max_shards_per_stream */
+	VStreamShardStatus *shards; /* max_shards_per_stream entries */
 } VStreamSlot;
 
 typedef struct VStreamSharedState
@@ -85,6 +92,10 @@ typedef struct VStreamSharedState
 
 /* NULL unless loaded through shared_preload_libraries */
 extern VStreamSharedState *VStreamShared;
+
+extern int	vstream_max_shards_per_stream;
+
+extern void status_define_gucs(void);
 
 extern void status_request_shmem(void);
 extern void status_startup_shmem(void);

@@ -20,6 +20,7 @@
 
 #include "common/base64.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -28,6 +29,7 @@
 #include "utils/timestamp.h"
 
 #include "grpc.h"
+#include "textsafe.h"
 #include "transport.h"
 #include "vstream.h"
 
@@ -126,7 +128,8 @@ vstream_decode_row(const Query__Row *row, int ncolumns, const char **values,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("row image is malformed: value %d of length " INT64_FORMAT " exceeds the row data",
 							(int) i + 1, l)));
-		values[i] = (const char *) row->values.data + off;
+		/* an empty values field has no buffer at all (NULL + 0 is UB) */
+		values[i] = row->values.data ? (const char *) row->values.data + off : "";
 		lengths[i] = (int) l;
 		off += l;
 	}
@@ -288,6 +291,12 @@ vstream_open(const VStreamServerOptions *opts, const VStreamRequestSpec *spec,
 		nmd++;
 		if (opts->password)
 		{
+			if (opts->tls == VSTREAM_TLS_DISABLE)
+				ereport(WARNING,
+						(errmsg("the password of server \"%s\" is sent to VTGate without TLS",
+								opts->servername ? opts->servername : opts->host),
+						 errdetail("With the server option tls 'disable' the password crosses the network in cleartext."),
+						 errhint("Set the server option tls to 'verify-full' (or 'verify-ca', 'require').")));
 			md[nmd].name = "password";
 			md[nmd].value = opts->password;
 			nmd++;
@@ -308,6 +317,87 @@ vstream_open(const VStreamServerOptions *opts, const VStreamRequestSpec *spec,
 
 	MemoryContextSwitchTo(old);
 	return s;
+}
+
+/*
+ * Names in a response become identifiers, catalog rows and status text:
+ * they must be valid UTF-8 (MySQL metadata is UTF-8).  Anything else is a
+ * malformed message (08P01), which stops a stream.
+ */
+static void
+check_name(const char *what, const char *name, const char *authority)
+{
+	if (name == NULL || name[0] == '\0')
+		return;
+	if (!pg_verify_mbstr(PG_UTF8, name, strlen(name), true))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("VTGate at %s sent invalid UTF-8 in a %s: \"%s\"",
+						authority, what, text_make_valid_cstr(name)),
+				 errhint("The source's metadata is corrupt or the server is not a VTGate.")));
+}
+
+static void
+check_vgtid_names(const Binlogdata__VGtid *vgtid, const char *authority)
+{
+	size_t		i,
+				j,
+				k;
+
+	if (vgtid == NULL)
+		return;
+	for (i = 0; i < vgtid->n_shard_gtids; i++)
+	{
+		const Binlogdata__ShardGtid *sg = vgtid->shard_gtids[i];
+
+		check_name("keyspace name", sg->keyspace, authority);
+		check_name("shard name", sg->shard, authority);
+		check_name("GTID position", sg->gtid, authority);
+		for (j = 0; j < sg->n_table_p_ks; j++)
+		{
+			const Binlogdata__TableLastPK *tp = sg->table_p_ks[j];
+
+			check_name("table name", tp->table_name, authority);
+			if (tp->lastpk)
+				for (k = 0; k < tp->lastpk->n_fields; k++)
+					check_name("column name", tp->lastpk->fields[k]->name, authority);
+		}
+	}
+}
+
+static void
+check_response_names(const Vtgate__VStreamResponse *resp, const char *authority)
+{
+	size_t		i,
+				j;
+
+	for (i = 0; i < resp->n_events; i++)
+	{
+		const Binlogdata__VEvent *ev = resp->events[i];
+
+		check_name("keyspace name", ev->keyspace, authority);
+		check_name("shard name", ev->shard, authority);
+		if (ev->field_event)
+		{
+			const Binlogdata__FieldEvent *fe = ev->field_event;
+
+			check_name("table name", fe->table_name, authority);
+			check_name("keyspace name", fe->keyspace, authority);
+			check_name("shard name", fe->shard, authority);
+			for (j = 0; j < fe->n_fields; j++)
+			{
+				check_name("column name", fe->fields[j]->name, authority);
+				check_name("column type", fe->fields[j]->column_type, authority);
+			}
+		}
+		if (ev->row_event)
+		{
+			check_name("table name", ev->row_event->table_name, authority);
+			check_name("keyspace name", ev->row_event->keyspace, authority);
+			check_name("shard name", ev->row_event->shard, authority);
+		}
+		check_vgtid_names(ev->vgtid, authority);
+	}
 }
 
 Vtgate__VStreamResponse *
@@ -355,6 +445,7 @@ vstream_next(VStreamSession *s, MemoryContext msgcxt, int timeout_ms,
 				 errmsg("could not decode a VStreamResponse of %zu bytes from VTGate at %s",
 						len, s->authority),
 				 errhint("The message is not a valid vtgate.VStreamResponse; check that the server is a VTGate.")));
+	check_response_names(resp, s->authority);
 	return resp;
 }
 

@@ -69,6 +69,7 @@
 #include "copystate.h"
 #include "schema_change.h"
 #include "status.h"
+#include "textsafe.h"
 #include "vstream.h"
 #include "worker.h"
 
@@ -199,6 +200,8 @@ worker_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	status_define_gucs();
+
 	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
 		return;
 
@@ -230,11 +233,18 @@ worker_backoff_ms(int failures)
 static bool
 error_is_transient(int sqlerrcode)
 {
+	/*
+	 * A malformed message (08P01: undecodable, a row that does not match its
+	 * FIELD, a ROW without FIELD, invalid UTF-8 in a name) would be read
+	 * again at every reconnect: it needs a person.  Transport failures of a
+	 * broken connection are 08006 and stay transient.
+	 */
+	if (sqlerrcode == ERRCODE_PROTOCOL_VIOLATION)
+		return false;
 	if (vstream_error_is_transient(sqlerrcode))
 		return true;
 	switch (sqlerrcode)
 	{
-		case ERRCODE_PROTOCOL_VIOLATION:
 		case ERRCODE_QUERY_CANCELED:
 		case ERRCODE_LOCK_NOT_AVAILABLE:
 		case ERRCODE_OUT_OF_MEMORY:
@@ -1003,6 +1013,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 			(errmsg("vstream_fdw stream of server \"%s\": VTGate ended the stream, reconnecting",
 					def->server_name)));
 	abort_txn(ws);
+	schema_forget();			/* the session's memory goes away next */
 	MemoryContextSwitchTo(old);
 }
 
@@ -1040,10 +1051,14 @@ vstream_worker_main(Datum main_arg)
 		(void) LockAcquire(&tag, ExclusiveLock, true, false);
 		CommitTransactionCommand();
 
+		/*
+		 * No session_replication_role = replica: the worker is an ordinary
+		 * session of the stream's owner, so foreign keys are checked and
+		 * ordinary triggers on mirrors fire (a superuser owner who wants
+		 * replica behaviour can ALTER ROLE ... SET session_replication_role).
+		 */
 		SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 		SetConfigOption("search_path", "", PGC_SUSET, PGC_S_OVERRIDE);
-		SetConfigOption("session_replication_role", "replica", PGC_SUSET,
-						PGC_S_OVERRIDE);
 
 		workercxt = AllocSetContextCreate(TopMemoryContext, "vstream_fdw worker",
 										  ALLOCSET_DEFAULT_SIZES);
@@ -1072,9 +1087,19 @@ vstream_worker_main(Datum main_arg)
 				ErrorData  *edata;
 				bool		transient;
 				char	   *message;
+				MemoryContext errcxt;
 
+				/*
+				 * Everything about this error lives in a context of its own,
+				 * deleted below: FreeErrorData() does not free every string
+				 * CopyErrorData() makes (file and function names, domains,
+				 * the message id), and the worker fails many sessions over
+				 * its life.
+				 */
 				HOLD_INTERRUPTS();
-				MemoryContextSwitchTo(workercxt);
+				errcxt = AllocSetContextCreate(workercxt, "vstream_fdw error",
+											   ALLOCSET_SMALL_SIZES);
+				MemoryContextSwitchTo(errcxt);
 				edata = CopyErrorData();
 				EmitErrorReport();
 				AbortOutOfAnyTransaction();
@@ -1083,10 +1108,12 @@ vstream_worker_main(Datum main_arg)
 				schema_forget();
 				RESUME_INTERRUPTS();
 
+				MemoryContextSwitchTo(errcxt);
 				transient = error_is_transient(edata->sqlerrcode);
-				message = edata->detail
-					? psprintf("%s: %s", edata->message, edata->detail)
-					: pstrdup(edata->message ? edata->message : "unknown error");
+				/* names and messages from the wire may be invalid text */
+				message = text_make_valid_cstr(edata->detail
+											   ? psprintf("%s: %s", edata->message, edata->detail)
+											   : pstrdup(edata->message ? edata->message : "unknown error"));
 				status_set_error(slot, message);
 				checkpoint_record_error(stream_id, message, !transient);
 				if (!transient)
@@ -1104,7 +1131,8 @@ vstream_worker_main(Datum main_arg)
 				ereport(LOG,
 						(errmsg("vstream_fdw stream %d will reconnect in %ld ms",
 								stream_id, delay)));
-				FreeErrorData(edata);
+				MemoryContextSwitchTo(workercxt);
+				MemoryContextDelete(errcxt);
 			}
 			PG_END_TRY();
 

@@ -13,6 +13,8 @@ PKGS=(
 	# tests: TAP, the test VTGate (python h2 + protobuf), TLS material
 	libipc-run-perl perl python3 python3-h2 python3-protobuf python3-grpcio
 	protobuf-compiler openssl procps
+	# fuzzing (tools/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+	clang-14 libclang-rt-14-dev
 	# the real Vitess cluster (MariaDB as mysqld, etcd as topology); Vitess
 	# itself is built from the Go module proxy with Go >= 1.26, which Debian 12
 	# does not package: the machine image provides /usr/local/go.

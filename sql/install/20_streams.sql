@@ -349,7 +349,10 @@ CREATE FUNCTION vstream_fdw._stream_status(
     OUT lag_seconds double precision,
     OUT worker_pid integer,
     OUT worker_error text,
-    OUT worker_error_at timestamptz)
+    OUT worker_error_at timestamptz,
+    OUT invalid_values bigint,
+    OUT shards_not_shown integer,
+    OUT caught_up_to timestamptz)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'vstream_stream_status'
 LANGUAGE C VOLATILE;
@@ -379,7 +382,8 @@ WITH live AS (
            l.rows_copied, l.transactions_applied, l.rows_inserted,
            l.rows_updated, l.rows_deleted, l.insert_conflicts,
            l.update_missing, l.delete_missing, l.last_source_commit,
-           l.lag_seconds, l.worker_pid, l.worker_error, l.worker_error_at
+           l.lag_seconds, l.worker_pid, l.worker_error, l.worker_error_at,
+           l.invalid_values
       FROM (SELECT * FROM live WHERE live.keyspace IS NOT NULL) l
       FULL JOIN saved v
         ON v.stream_id = l.stream_id AND v.keyspace = l.keyspace AND v.shard = l.shard
@@ -415,17 +419,27 @@ SELECT s.server_name AS server,
        coalesce(sh.worker_pid, w.worker_pid) AS worker_pid,
        CASE WHEN c.vgtid IS NULL THEN NULL
             ELSE vstream_fdw.vgtid_to_jsonb(c.vgtid) END AS vgtid,
-       c.updated_at AS checkpoint_at
+       c.updated_at AS checkpoint_at,
+       coalesce(sh.invalid_values, 0) AS invalid_values,
+       CASE WHEN coalesce(sh.worker_error, s.last_error) IS NULL THEN NULL
+            WHEN s.state = 'error' THEN true
+            ELSE coalesce(sh.worker_error_at, s.last_error_at)
+                 >= coalesce(greatest(c.updated_at, p.caught_up_to), '-infinity')
+       END AS last_error_current,
+       coalesce(p.shards_not_shown, 0) AS shards_not_shown
   FROM vstream_fdw.stream s
   LEFT JOIN vstream_fdw.checkpoint c ON c.stream_id = s.id
   LEFT JOIN shards sh ON sh.stream_id = s.id
   LEFT JOIN vstream_fdw.shard_state ss
          ON ss.stream_id = s.id AND ss.keyspace = sh.keyspace AND ss.shard = sh.shard
   LEFT JOIN (SELECT DISTINCT ON (l.stream_id) l.stream_id, l.worker_pid
-               FROM live l WHERE l.worker_pid IS NOT NULL) w ON w.stream_id = s.id;
+               FROM live l WHERE l.worker_pid IS NOT NULL) w ON w.stream_id = s.id
+  LEFT JOIN (SELECT l.stream_id, max(l.caught_up_to) AS caught_up_to,
+                    max(l.shards_not_shown) AS shards_not_shown
+               FROM live l GROUP BY l.stream_id) p ON p.stream_id = s.id;
 
 COMMENT ON VIEW vstream_fdw.stream_status IS
-'one row per stream and shard: phase (copying, replicating, stopped, error), position (shard GTID), table and lastpk being copied, rows copied, transactions and rows applied, conflicts, last source commit, lag, last error, worker pid and the checkpoint VGTID';
+'one row per stream and shard: phase (copying, replicating, stopped, error), position (shard GTID), table and lastpk being copied, rows copied, transactions and rows applied, conflicts, last source commit, lag, last error (when, and whether still current), worker pid, the checkpoint VGTID and values stored as NULL; earlier errors are in vstream_fdw.stream_error';
 
 REVOKE ALL ON vstream_fdw.stream_status FROM PUBLIC;
 REVOKE ALL ON FUNCTION vstream_fdw._stream_status() FROM PUBLIC;

@@ -42,3 +42,6 @@ COMMENT ON COLUMN vstream_fdw.stream_status.last_error_at IS 'when last_error ha
 COMMENT ON COLUMN vstream_fdw.stream_status.worker_pid IS 'process id of the stream''s background worker, NULL if none runs';
 COMMENT ON COLUMN vstream_fdw.stream_status.vgtid IS 'the whole checkpoint VGTID as JSON (Debezium''s shape), usable as a start position';
 COMMENT ON COLUMN vstream_fdw.stream_status.checkpoint_at IS 'when the checkpoint was last written';
+COMMENT ON COLUMN vstream_fdw.stream_status.invalid_values IS 'values of this shard stored as NULL by the server option invalid_values ''null'' (current worker)';
+COMMENT ON COLUMN vstream_fdw.stream_status.last_error_current IS 'true while last_error is current trouble: the stream is in error, or nothing was applied or heard from VTGate since it happened; false once the stream made progress after it; NULL without an error';
+COMMENT ON COLUMN vstream_fdw.stream_status.shards_not_shown IS 'shards of the stream beyond vstream_fdw.max_shards_per_stream, which have no row here';

@@ -14,6 +14,7 @@ import base64
 import importlib
 import json
 import os
+import select
 import selectors
 import shutil
 import signal
@@ -1119,7 +1120,7 @@ class BenchGen(LogSource):
 # --------------------------------------------------------------------------
 
 FAULT_KINDS = {"close", "rst_stream", "goaway", "status", "malformed", "oversize", "stall",
-               "split_every_byte", "coalesce", "bad_frame", "delay", "huge_header"}
+               "split_every_byte", "coalesce", "bad_frame", "delay", "huge_header", "frame_flood"}
 
 
 class Fault:
@@ -1437,6 +1438,41 @@ class Connection:
                 return
             del self.outbuf[:n]
 
+    def frame_flood(self, seconds):
+        """Connection WINDOW_UPDATEs of 1 (frames that need no answer), written
+        raw as fast as the socket takes them, for `seconds`: the peer never
+        finds its socket empty.  This connection's thread does nothing else."""
+        self.flush_h2()
+        self.write_out()
+        frame = b"\x00\x00\x04\x08\x00\x00\x00\x00\x00\x00\x00\x00\x01"
+        chunk = memoryview(frame * 20000)
+        until = time.monotonic() + seconds
+        off = 0
+        try:
+            while time.monotonic() < until and not self.closed:
+                try:
+                    off += self.sock.send(chunk[off:])
+                    if off >= len(chunk):
+                        off = 0
+                except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                    select.select([], [self.sock], [], 0.05)
+        except (ConnectionError, OSError, ssl.SSLError):
+            self.closed = True
+            return
+        # finish the frame in progress
+        while 0 < off < len(chunk) and not self.closed:
+            rest = len(chunk) - off
+            rest = rest % len(frame)
+            if rest == 0:
+                break
+            try:
+                off += self.sock.send(chunk[off:off + rest])
+            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                select.select([], [self.sock], [], 0.05)
+            except (ConnectionError, OSError, ssl.SSLError):
+                self.closed = True
+                return
+
     def flush_h2(self):
         d = self.h2.data_to_send()
         if d:
@@ -1520,10 +1556,12 @@ class Connection:
             if k.startswith(":"):
                 continue
             meta[k] = "***" if k == "password" else v
+        # headers the client sent with HPACK's never-indexed representation
+        never_indexed = sorted(h[0] for h in st.headers if not getattr(h, "indexable", True))
         rec = {"time": time.time(), "conn": self.cid, "stream": st.sid, "seq": seq, "path": path,
                "peer": "%s:%s" % (self.addr[0], self.addr[1]), "tls": self.tls, "alpn": self.alpn,
                "client_cert_cn": self.client_cn, "authority": hdrs.get(":authority"),
-               "metadata": meta, "password_ok": None}
+               "metadata": meta, "never_indexed": never_indexed, "password_ok": None}
         try:
             if srv.auth is not None:
                 ok = hdrs.get("username") == srv.auth[0] and hdrs.get("password") == srv.auth[1]
@@ -1572,6 +1610,15 @@ class Connection:
         with FAULT_LOCK:
             st.faults = [f for f in srv.faults if f.times is None or f.fired < f.times]
         st.faults.sort(key=lambda f: f.at)
+        for f in [f for f in st.faults if f.kind == "frame_flood" and f.p.get("when", "headers") == "headers"]:
+            # frames keep arriving, but no response headers
+            with FAULT_LOCK:
+                f.fired += 1
+            st.faults.remove(f)
+            log("conn %d stream %d: fault frame_flood before the headers" % (self.cid, st.sid), 0)
+            self.frame_flood(float(f.p.get("seconds", 30)))
+            if self.closed:
+                return
         self.h2.send_headers(st.sid, [(":status", "200"), ("content-type", "application/grpc")])
         st.headers_sent = True
         st.last_send = time.monotonic()
@@ -1707,6 +1754,14 @@ class Connection:
         if k == "delay":
             st.wake = now + float(p.get("seconds", 1.0))
             return True
+        if k == "frame_flood":
+            # the start of a message, then frames that carry no data
+            self.h2.send_data(st.sid, struct.pack(">BI", 0, 1000) + b"\x0a" * 10)
+            self.flush_h2()
+            self.write_out()
+            self.frame_flood(float(p.get("seconds", 30)))
+            st.stalled = True
+            return False
         raise AssertionError(k)
 
     def next_item(self, st):
