@@ -260,6 +260,8 @@ vstream_open(const VStreamServerOptions *opts, const VStreamRequestSpec *spec,
 	}
 	if (opts->cells)
 		flags.cells = opts->cells;
+	/* a reshard arrives as [BEGIN, JOURNAL, VGTID, COMMIT] (see reshard.h) */
+	flags.include_reshard_journal_events = true;
 	req.flags = &flags;
 
 	len = vtgate__vstream_request__get_packed_size(&req);

@@ -65,6 +65,7 @@
 
 #include "apply.h"
 #include "checkpoint.h"
+#include "reshard.h"
 #include "status.h"
 #include "vstream.h"
 #include "worker.h"
@@ -620,6 +621,9 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 
 		case BINLOGDATA__VEVENT_TYPE__VGTID:
 			handle_vgtid(ws, ev);
+			/* the VGTID of a resharding journal group (see reshard.h) */
+			reshard_vgtid_event(ws->apply.stream_id, ws->apply.def->server_name,
+								ws->slot, &ws->pending_vgtid, ws->pendcxt);
 			break;
 
 		case BINLOGDATA__VEVENT_TYPE__COMMIT:
@@ -651,9 +655,10 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 			break;
 
 		case BINLOGDATA__VEVENT_TYPE__JOURNAL:
-			ereport(LOG,
-					(errmsg("vstream_fdw stream of server \"%s\": resharding journal from shard %s/%s",
-							ws->apply.def->server_name, ev->keyspace, ev->shard)));
+			/* [BEGIN, JOURNAL, VGTID, COMMIT]: recorded with the checkpoint */
+			ensure_txn(ws, ev);
+			reshard_journal_event(ws->apply.stream_id, ws->apply.def->server_name,
+								  ws->slot, ev);
 			break;
 
 		default:
@@ -1029,7 +1034,9 @@ vstream_worker_main(Datum main_arg)
 				schema_forget();
 				RESUME_INTERRUPTS();
 
-				transient = error_is_transient(edata->sqlerrcode);
+				transient = reshard_classify_error(stream_id,
+												   ws->apply.def ? ws->apply.def->server_name : "?",
+												   edata, error_is_transient(edata->sqlerrcode));
 				message = edata->detail
 					? psprintf("%s: %s", edata->message, edata->detail)
 					: pstrdup(edata->message ? edata->message : "unknown error");
