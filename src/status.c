@@ -283,8 +283,10 @@ status_count_invalid(const ConvertContext *cxt)
 }
 
 /*
- * The status entry of a shard, created on first use.  NULL when the slot
- * has no room left (the shard is then simply not shown).
+ * The status entry of a shard, created on first use.  The entry of a shard
+ * retired by a reshard is reused first, so that reshards back and forth do
+ * not fill the slot.  NULL when the slot has no room left (the shard is
+ * then simply not shown).
  */
 VStreamShardStatus *
 status_shard(VStreamSlot *slot, const char *keyspace, const char *shard)
@@ -292,13 +294,23 @@ status_shard(VStreamSlot *slot, const char *keyspace, const char *shard)
 	VStreamShardStatus *sh = NULL;
 	int			i;
 
-	for (i = 0; i < slot->nshards; i++)
+	for (i = 0; i < slot->nshards && sh == NULL; i++)
 	{
 		if (strcmp(slot->shards[i].shard, shard) == 0 &&
 			strcmp(slot->shards[i].keyspace, keyspace) == 0)
-			return &slot->shards[i];
+		{
+			/* a retired shard back in the stream (ReverseTraffic) starts anew */
+			if (slot->shards[i].phase != VSTREAM_PHASE_RETIRED)
+				return &slot->shards[i];
+			sh = &slot->shards[i];
+		}
 	}
-	if (slot->nshards >= vstream_max_shards_per_stream)
+	for (i = 0; i < slot->nshards && sh == NULL; i++)
+	{
+		if (slot->shards[i].phase == VSTREAM_PHASE_RETIRED)
+			sh = &slot->shards[i];
+	}
+	if (sh == NULL && slot->nshards >= vstream_max_shards_per_stream)
 	{
 		/* not shown, but the worker still needs the shard's state */
 		for (i = 0; i < noverflow; i++)
@@ -334,15 +346,45 @@ status_shard(VStreamSlot *slot, const char *keyspace, const char *shard)
 	}
 
 	LWLockAcquire(status_slot_lock(slot_index(slot)), LW_EXCLUSIVE);
-	sh = &slot->shards[slot->nshards];
+	if (sh == NULL)
+		sh = &slot->shards[slot->nshards++];
 	strlcpy(sh->keyspace, keyspace, sizeof(sh->keyspace));
 	strlcpy(sh->shard, shard, sizeof(sh->shard));
 	sh->gtid[0] = sh->copy_table[0] = sh->copy_lastpk[0] = '\0';
 	sh->phase = VSTREAM_PHASE_NONE;
 	sh->last_commit_time = sh->caught_up_to = 0;
-	slot->nshards++;
+	pg_atomic_write_u64(&sh->rows_copied, 0);
+	pg_atomic_write_u64(&sh->txns_applied, 0);
+	pg_atomic_write_u64(&sh->rows_inserted, 0);
+	pg_atomic_write_u64(&sh->rows_updated, 0);
+	pg_atomic_write_u64(&sh->rows_deleted, 0);
+	pg_atomic_write_u64(&sh->insert_conflicts, 0);
+	pg_atomic_write_u64(&sh->update_missing, 0);
+	pg_atomic_write_u64(&sh->delete_missing, 0);
+	pg_atomic_write_u64(&sh->invalid_values, 0);
 	LWLockRelease(status_slot_lock(slot_index(slot)));
 	return sh;
+}
+
+/*
+ * A shard left the stream (a reshard moved its key range to other shards):
+ * its entry is hidden from stream_status and reused by the next new shard.
+ * Called after the transaction that switched committed (status_shard would
+ * bring a retired shard that is used again back).
+ */
+void
+status_retire_shard(VStreamSlot *slot, const char *keyspace, const char *shard)
+{
+	int			i;
+
+	LWLockAcquire(status_slot_lock(slot_index(slot)), LW_EXCLUSIVE);
+	for (i = 0; i < slot->nshards; i++)
+	{
+		if (strcmp(slot->shards[i].shard, shard) == 0 &&
+			strcmp(slot->shards[i].keyspace, keyspace) == 0)
+			slot->shards[i].phase = VSTREAM_PHASE_RETIRED;
+	}
+	LWLockRelease(status_slot_lock(slot_index(slot)));
 }
 
 void
@@ -498,6 +540,9 @@ vstream_stream_status(PG_FUNCTION_ARGS)
 		{
 			VStreamShardStatus *sh = &copy_shards[j];
 			const char *phase = phase_name(sh->phase);
+
+			if (sh->phase == VSTREAM_PHASE_RETIRED)
+				continue;
 
 			/* nulls[0], [17..19], [21] as above */
 			values[1] = safe_text(sh->keyspace);

@@ -42,7 +42,8 @@ typedef enum VStreamPhase
 	VSTREAM_PHASE_COPYING,
 	VSTREAM_PHASE_REPLICATING,
 	VSTREAM_PHASE_STOPPED,
-	VSTREAM_PHASE_ERROR
+	VSTREAM_PHASE_ERROR,
+	VSTREAM_PHASE_RETIRED		/* resharded away: hidden, entry reusable */
 } VStreamPhase;
 
 typedef struct VStreamShardStatus
@@ -107,6 +108,8 @@ extern LWLock *status_control_lock(void);
 extern VStreamSlot *status_attach(int32 stream_id);
 extern VStreamShardStatus *status_shard(VStreamSlot *slot, const char *keyspace,
 										const char *shard);
+extern void status_retire_shard(VStreamSlot *slot, const char *keyspace,
+								const char *shard);
 extern void status_set_error(VStreamSlot *slot, const char *message);
 extern pid_t status_worker_pid(int32 stream_id);
 

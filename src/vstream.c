@@ -273,6 +273,8 @@ vstream_open(const VStreamServerOptions *opts, const VStreamRequestSpec *spec,
 		foreach(lc, spec->tables_to_copy)
 			flags.tables_to_copy[i++] = (char *) lfirst(lc);
 	}
+	/* a reshard arrives as [BEGIN, JOURNAL, VGTID, COMMIT] (see reshard.h) */
+	flags.include_reshard_journal_events = true;
 	req.flags = &flags;
 
 	len = vtgate__vstream_request__get_packed_size(&req);

@@ -67,6 +67,7 @@
 #include "apply.h"
 #include "checkpoint.h"
 #include "copystate.h"
+#include "reshard.h"
 #include "schema_change.h"
 #include "status.h"
 #include "textsafe.h"
@@ -664,6 +665,9 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 
 		case BINLOGDATA__VEVENT_TYPE__VGTID:
 			handle_vgtid(ws, ev);
+			/* the VGTID of a resharding journal group (see reshard.h) */
+			reshard_vgtid_event(ws->apply.stream_id, ws->apply.def->server_name,
+								ws->slot, &ws->pending_vgtid, ws->pendcxt);
 			break;
 
 		case BINLOGDATA__VEVENT_TYPE__COMMIT:
@@ -696,9 +700,10 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 			break;
 
 		case BINLOGDATA__VEVENT_TYPE__JOURNAL:
-			ereport(LOG,
-					(errmsg("vstream_fdw stream of server \"%s\": resharding journal from shard %s/%s",
-							ws->apply.def->server_name, ev->keyspace, ev->shard)));
+			/* [BEGIN, JOURNAL, VGTID, COMMIT]: recorded with the checkpoint */
+			ensure_txn(ws, ev);
+			reshard_journal_event(ws->apply.stream_id, ws->apply.def->server_name,
+								  ws->slot, ev);
 			break;
 
 		default:
@@ -1109,7 +1114,10 @@ vstream_worker_main(Datum main_arg)
 				RESUME_INTERRUPTS();
 
 				MemoryContextSwitchTo(errcxt);
-				transient = error_is_transient(edata->sqlerrcode);
+				transient = reshard_classify_error(stream_id,
+												   ws->apply.def ? ws->apply.def->server_name : "?",
+												   edata, error_is_transient(edata->sqlerrcode));
+				MemoryContextSwitchTo(errcxt);
 				/* names and messages from the wire may be invalid text */
 				message = text_make_valid_cstr(edata->detail
 											   ? psprintf("%s: %s", edata->message, edata->detail)

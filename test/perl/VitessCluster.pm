@@ -70,8 +70,8 @@ sub env_file
 # Read the env file by letting bash source it; undef when it does not exist.
 sub new
 {
-	my ($class) = @_;
-	my $file = env_file();
+	my ($class, $file) = @_;
+	$file //= env_file();
 	return undef unless -r $file;
 	my ($out, $err);
 	IPC::Run::run([ 'bash', '-c', '. "$1" && env -0', 'bash', $file ],
@@ -120,6 +120,89 @@ sub require_cluster
 	  . "127.0.0.1:$self->{mysql_port} has not 3 PRIMARY SERVING tablets "
 	  . "(restart it with test/vitess/cluster-up.sh)\n";
 	return $self;
+}
+
+# ------------------------------------------------------ topology cluster
+#
+# The topology tests (t/25x_*.pl) reparent, reshard and kill things, so they
+# run against a cluster of their own: cluster-up.sh with VT_REPLICAS=1 (a
+# REPLICA per customer shard, an RDONLY for 80- in cell zone2) in
+# VSTREAM_TOPO_VTDATAROOT (default /tmp/vt-topo) on ports from
+# VSTREAM_TOPO_BASE_PORT (default 25000; etcd VSTREAM_TOPO_ETCD_PORT, default
+# 32379).  require_topology starts a fresh one (only with VSTREAM_TOPO=1, else
+# the test is skipped) and stop_topology removes it (kept with
+# VSTREAM_TOPO_KEEP=1).  topo() runs test/vitess/topo.sh on it.
+
+sub topology_root
+{
+	return $ENV{VSTREAM_TOPO_VTDATAROOT} // '/tmp/vt-topo';
+}
+
+sub require_topology
+{
+	my ($class, %o) = @_;
+	plan skip_all => 'topology tests run with VSTREAM_TOPO=1 (each starts its own cluster '
+	  . 'in ' . topology_root() . ', see test/vitess/topo.sh)'
+	  unless $ENV{VSTREAM_TOPO};
+	for my $tool (qw(mysql psql jq))
+	{
+		plan skip_all => "$tool not installed"
+		  unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
+	}
+	my $root = topology_root();
+	my ($out, $err) = ('', '');
+	my $t0 = time;
+	local $ENV{VTDATAROOT} = $root;
+	local $ENV{VT_BASE_PORT} = $ENV{VSTREAM_TOPO_BASE_PORT} // 25000;
+	local $ENV{ETCD_PORT} = $ENV{VSTREAM_TOPO_ETCD_PORT} // 32379;
+	local $ENV{VT_REPLICAS} = 1;
+	local $ENV{MARIADB_BUFFER_POOL} = '64M';
+	local $ENV{VT_NO_BUILD} = 1;
+	delete local $ENV{$_} for qw(VTGATE_GRPC_PORT VTGATE_MYSQL_PORT VTGATE_HTTP_PORT
+	  VTCTLD_HTTP_PORT VTCTLD_GRPC_PORT VT_TABLET_HTTP_BASE VT_TABLET_GRPC_BASE VT_MYSQL_BASE);
+	IPC::Run::run([ 'bash', "$REPO/test/vitess/cluster-up.sh" ], '>', \$out, '2>', \$err,
+		IPC::Run::timeout(300))
+	  or die "topology cluster did not start:
+$out
+$err
+";
+	note(sprintf('topology cluster up in %.1f s (%s)', time - $t0, $root));
+	my $self = $class->new("$root/env.sh")
+	  or die "topology cluster wrote no $root/env.sh
+";
+	$self->{topology} = 1;
+	$self->wait_ready(60) or die "topology cluster does not serve
+";
+	return $self;
+}
+
+sub stop_topology
+{
+	my ($self) = @_;
+	return if $ENV{VSTREAM_TOPO_KEEP};
+	local $ENV{VTDATAROOT} = $self->{vtdataroot};
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'bash', "$REPO/test/vitess/cluster-down.sh", '--clean' ],
+		'>', \$out, '2>', \$err, IPC::Run::timeout(120));
+	return;
+}
+
+# topo(COMMAND, ARGS...): run test/vitess/topo.sh on this cluster; stdout.
+# Dies with its output when it fails.
+sub topo
+{
+	my ($self, @args) = @_;
+	my ($out, $err) = ('', '');
+	my $t0 = time;
+	local $ENV{VTDATAROOT} = $self->{vtdataroot};
+	IPC::Run::run([ 'bash', "$REPO/test/vitess/topo.sh", @args ], '>', \$out, '2>', \$err,
+		IPC::Run::timeout(600))
+	  or croak "topo.sh @args failed:
+$out
+$err";
+	note(sprintf("topo.sh @args (%.1f s):
+%s", time - $t0, $err)) if length $err;
+	return $out;
 }
 
 sub env { my ($self, $k) = @_; return $self->{env}{$k}; }

@@ -44,7 +44,13 @@
 #   VTGATE_HTTP_PORT  (default 15001)   VTCTLD_HTTP_PORT  (default 15000)
 #   VTCTLD_GRPC_PORT  (default 15999)   ETCD_PORT (default 22379, peer ETCD_PORT+1)
 #   tablet uid U (100 commerce/0, 200 customer/-80, 300 customer/80-):
-#                     vttablet HTTP 15000+U, gRPC 16000+U, mariadbd 17000+U
+#                     vttablet HTTP VT_TABLET_HTTP_BASE+U (default VT_BASE_PORT+U),
+#                     gRPC VT_TABLET_GRPC_BASE+U (default VT_BASE_PORT+1000+U),
+#                     mariadbd VT_MYSQL_BASE+U (default VT_BASE_PORT+2000+U)
+#   VT_REPLICAS=1     topology-test cluster: also a REPLICA tablet for each shard
+#                     of customer (uids 201, 301, each with its own MariaDB
+#                     replicating from the primary) and an RDONLY tablet for
+#                     80- (uid 302) in a second cell, zone2 (see topo.sh)
 #   MARIADB_BUFFER_POOL  innodb_buffer_pool_size per mariadbd (default 256M)
 #   VT_READY_TIMEOUT  seconds to wait for each step (default 120)
 #
@@ -62,11 +68,23 @@ VTGATE_HTTP_PORT=${VTGATE_HTTP_PORT:-$((VT_BASE_PORT + 1))}
 VTGATE_GRPC_PORT=${VTGATE_GRPC_PORT:-$((VT_BASE_PORT + 991))}
 VTGATE_MYSQL_PORT=${VTGATE_MYSQL_PORT:-$((VT_BASE_PORT + 306))}
 ETCD_PORT=${ETCD_PORT:-22379}
+VT_TABLET_HTTP_BASE=${VT_TABLET_HTTP_BASE:-$VT_BASE_PORT}
+VT_TABLET_GRPC_BASE=${VT_TABLET_GRPC_BASE:-$((VT_BASE_PORT + 1000))}
+VT_MYSQL_BASE=${VT_MYSQL_BASE:-$((VT_BASE_PORT + 2000))}
 MARIADB_BUFFER_POOL=${MARIADB_BUFFER_POOL:-256M}
 VT_READY_TIMEOUT=${VT_READY_TIMEOUT:-120}
 CELL=zone1
-# uid:keyspace:shard
+CELLS=$CELL
+# uid:keyspace:shard[:type[:cell]] (type primary: made PRIMARY by PRS; default cell zone1)
 TABLETS="100:commerce:0 200:customer:-80 300:customer:80-"
+VTGATE_EXTRA=()
+if [ "${VT_REPLICAS:-}" = 1 ]; then
+	TABLETS="$TABLETS 201:customer:-80:replica 301:customer:80-:replica 302:customer:80-:rdonly:zone2"
+	CELLS="$CELL,zone2"
+	# tablets added later (new shards of a Reshard) are seen within seconds
+	VTGATE_EXTRA=(--tablet-refresh-interval 2s)
+fi
+NTABLETS=$(wc -w <<<"$TABLETS")
 
 BIN=$VTROOT/bin
 export PATH=$BIN:$PATH:/usr/sbin
@@ -150,8 +168,10 @@ start_bg etcd etcd --name vt --data-dir "$VTDATAROOT/etcd" \
 	--initial-cluster "vt=http://127.0.0.1:$((ETCD_PORT + 1))"
 wait_for etcd curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
 
-vtctldclient --server internal "${TOPO[@]}" AddCellInfo \
-	--root "/vitess/$CELL" --server-address "127.0.0.1:$ETCD_PORT" "$CELL" >/dev/null
+for c in ${CELLS//,/ }; do
+	vtctldclient --server internal "${TOPO[@]}" AddCellInfo \
+		--root "/vitess/$c" --server-address "127.0.0.1:$ETCD_PORT" "$c" >/dev/null
+done
 
 # ---- MariaDB per tablet (in parallel with vtctld start-up) ---------------
 cat >"$VTDATAROOT/mariadb-extra.cnf" <<EOF
@@ -171,7 +191,7 @@ max_allowed_packet = 64M
 EOF
 chown "$VT_USER" "$VTDATAROOT/mariadb-extra.cnf"
 
-log "initialising 3 MariaDB instances (mysqlctl init)"
+log "initialising $NTABLETS MariaDB instances (mysqlctl init)"
 declare -A INITPID
 for t in $TABLETS; do
 	uid=${t%%:*}
@@ -179,7 +199,7 @@ for t in $TABLETS; do
 	# killing that group (a test harness, a terminal) kills the databases
 	as_vt setsid -w env VTDATAROOT="$VTDATAROOT" VT_MYSQL_ROOT="$VT_MYSQL_ROOT" EXTRA_MY_CNF="$VTDATAROOT/mariadb-extra.cnf" \
 		TMPDIR="$VTDATAROOT/tmp" \
-		mysqlctl --tablet-uid "$uid" --mysql-port $((17000 + uid)) --log-format text \
+		mysqlctl --tablet-uid "$uid" --mysql-port $((VT_MYSQL_BASE + uid)) --log-format text \
 		init --init-db-sql-file "$INIT_SQL" >"$VTDATAROOT/logs/mysqlctl-$uid.log" 2>&1 &
 	INITPID[$uid]=$!
 done
@@ -202,10 +222,11 @@ log "MariaDB instances up"
 
 # ---- vttablets -----------------------------------------------------------
 for t in $TABLETS; do
-	IFS=: read -r uid ks shard <<<"$t"
-	start_bg "vttablet-$uid" vttablet "${TOPO[@]}" --tablet-path "$CELL-$(printf %010d "$uid")" \
-		--init-keyspace "$ks" --init-shard "$shard" --init-tablet-type replica \
-		--port $((VT_BASE_PORT + uid)) --grpc-port $((VT_BASE_PORT + 1000 + uid)) \
+	IFS=: read -r uid ks shard ttype tcell <<<"$t"
+	[ "${ttype:-primary}" = primary ] && ttype=replica
+	start_bg "vttablet-$uid" vttablet "${TOPO[@]}" --tablet-path "${tcell:-$CELL}-$(printf %010d "$uid")" \
+		--init-keyspace "$ks" --init-shard "$shard" --init-tablet-type "$ttype" \
+		--port $((VT_TABLET_HTTP_BASE + uid)) --grpc-port $((VT_TABLET_GRPC_BASE + uid)) \
 		--bind-address 127.0.0.1 --grpc-bind-address 127.0.0.1 --tablet-hostname 127.0.0.1 \
 		--service-map grpc-queryservice,grpc-tabletmanager,grpc-updatestream \
 		--db-charset utf8mb4 --health-check-interval 2s --log-format text \
@@ -213,31 +234,44 @@ for t in $TABLETS; do
 done
 log "vttablets started, waiting until registered"
 for t in $TABLETS; do
-	IFS=: read -r uid ks shard <<<"$t"
+	IFS=: read -r uid ks shard ttype tcell <<<"$t"
 	# /debug/health is 500 until the tablet serves; /debug/status answers as soon as it listens.
-	wait_for "vttablet $uid" curl -fsS "http://127.0.0.1:$((VT_BASE_PORT + uid))/debug/status"
-	wait_for "vttablet $uid in topo" vtctl GetTablet "$CELL-$(printf %010d "$uid")"
+	wait_for "vttablet $uid" curl -fsS "http://127.0.0.1:$((VT_TABLET_HTTP_BASE + uid))/debug/status"
+	wait_for "vttablet $uid in topo" vtctl GetTablet "${tcell:-$CELL}-$(printf %010d "$uid")"
 done
 
 # ---- primaries -----------------------------------------------------------
 log "PlannedReparentShard for every shard"
 declare -A PRSPID
+PRIMARIES=
 for t in $TABLETS; do
-	IFS=: read -r uid ks shard <<<"$t"
+	IFS=: read -r uid ks shard ttype tcell <<<"$t"
+	[ "${ttype:-primary}" = primary ] || continue
+	PRIMARIES="$PRIMARIES $uid"
 	(
 		for i in 1 2 3 4 5; do
 			if vtctl PlannedReparentShard "$ks/$shard" --new-primary "$CELL-$(printf %010d "$uid")" \
 				--wait-replicas-timeout 10s >>"$VTDATAROOT/logs/prs-$uid.log" 2>&1; then exit 0; fi
+			# Vitess v24 cannot point MariaDB replicas at the new primary
+			# (no server_uuid): the promotion worked, topo.sh fixes replication
+			if [ "${VT_REPLICAS:-}" = 1 ] && grep -q 'invalid MySQL 5.6 SID' "$VTDATAROOT/logs/prs-$uid.log"; then exit 0; fi
 			sleep 2
 		done
 		exit 1
 	) &
 	PRSPID[$uid]=$!
 done
-for t in $TABLETS; do
-	uid=${t%%:*}
+for uid in $PRIMARIES; do
 	wait_job "${PRSPID[$uid]}" "$VTDATAROOT/logs/prs-$uid.log" "PlannedReparentShard for tablet $uid"
 done
+
+if [ "${VT_REPLICAS:-}" = 1 ]; then
+	log "replicas: MariaDB replication from the primaries"
+	for ksshard in customer/-80 customer/80-; do
+		as_vt env TOPO_NO_ENV=1 VTROOT="$VTROOT" VTDATAROOT="$VTDATAROOT" VTCTLD_GRPC_ADDR="$VTCTLD" \
+			VT_MYSQL_BASE="$VT_MYSQL_BASE" ETCD_PORT="$ETCD_PORT" bash "$HERE/topo.sh" fix-replication "$ksshard"
+	done
+fi
 
 # ---- schema + vschema ----------------------------------------------------
 log "applying schema and vschema"
@@ -274,18 +308,21 @@ vtctl ApplyVSchema --vschema '{
 
 # ---- vtgate --------------------------------------------------------------
 log "starting vtgate (gRPC $VTGATE_GRPC_PORT, MySQL $VTGATE_MYSQL_PORT, HTTP $VTGATE_HTTP_PORT)"
-start_bg vtgate vtgate "${TOPO[@]}" --cell "$CELL" --cells-to-watch "$CELL" \
+start_bg vtgate vtgate "${TOPO[@]}" --cell "$CELL" --cells-to-watch "$CELLS" \
 	--tablet-types-to-wait PRIMARY \
 	--port "$VTGATE_HTTP_PORT" --grpc-port "$VTGATE_GRPC_PORT" --service-map grpc-vtgateservice \
 	--mysql-server-port "$VTGATE_MYSQL_PORT" --mysql-server-bind-address 127.0.0.1 \
 	--mysql-auth-server-impl none --vschema-ddl-authorized-users % \
-	--bind-address 127.0.0.1 --grpc-bind-address 127.0.0.1 --log-format text
+	--bind-address 127.0.0.1 --grpc-bind-address 127.0.0.1 --log-format text "${VTGATE_EXTRA[@]}"
 
 MYSQL=(mysql -h 127.0.0.1 -P "$VTGATE_MYSQL_PORT" -u root --batch --skip-column-names)
 all_serving() {
 	local n
 	n=$("${MYSQL[@]}" -e 'show vitess_tablets' 2>/dev/null | awk '$4=="PRIMARY" && $5=="SERVING"' | wc -l)
-	[ "$n" -eq 3 ]
+	[ "$n" -eq 3 ] || return 1
+	# every tablet (replicas and rdonly too, when there are some) serves
+	n=$("${MYSQL[@]}" -e 'show vitess_tablets' 2>/dev/null | awk '$5=="SERVING"' | wc -l)
+	[ "$n" -eq "$NTABLETS" ]
 }
 wait_for "vtgate: 3 PRIMARY SERVING tablets" all_serving
 # The vschema must be loaded too: a routed query on each keyspace works.
@@ -321,14 +358,25 @@ export VTGATE_HTTP_PORT=$VTGATE_HTTP_PORT
 export VTCTLD_GRPC_ADDR=127.0.0.1:$VTCTLD_GRPC_PORT
 export VTCTLD_HTTP_PORT=$VTCTLD_HTTP_PORT
 export ETCD_ADDR=127.0.0.1:$ETCD_PORT
+export ETCD_PORT=$ETCD_PORT
+export VT_BASE_PORT=$VT_BASE_PORT
+# tablet uid U: vttablet HTTP VT_TABLET_HTTP_BASE+U, gRPC VT_TABLET_GRPC_BASE+U, mariadbd VT_MYSQL_BASE+U
+export VT_TABLET_HTTP_BASE=$VT_TABLET_HTTP_BASE
+export VT_TABLET_GRPC_BASE=$VT_TABLET_GRPC_BASE
+export VT_MYSQL_BASE=$VT_MYSQL_BASE
+export VT_CELLS='$CELLS'
+export MARIADB_EXTRA_CNF='$VTDATAROOT/mariadb-extra.cnf'
 # keyspace:shard[,shard] ...
 export VT_KEYSPACES='commerce:0 customer:-80,80-'
-# tablet uid:keyspace:shard; the tablet's mariadbd listens on 127.0.0.1:(17000+uid)
+# tablet uid:keyspace:shard[:type[:cell]] at start-up (topo.sh keeps \$VTDATAROOT/tablets
+# up to date); the tablet's mariadbd listens on 127.0.0.1:(VT_MYSQL_BASE+uid)
 # and on the socket \$VTDATAROOT/vt_<uid as %010d>/mysql.sock (user vt_dba, no password)
 export VT_TABLETS='$TABLETS'
 # mysql client against VTGate:  \$VTGATE_MYSQL  customer -e 'select ...'
 export VTGATE_MYSQL='mysql -h 127.0.0.1 -P $VTGATE_MYSQL_PORT -u root'
 EOF
 chmod 644 "$VTDATAROOT/env.sh"
+printf "%s\n" $TABLETS >"$VTDATAROOT/tablets"
+chmod 644 "$VTDATAROOT/tablets"
 log "cluster is up; env file: $VTDATAROOT/env.sh"
 "${MYSQL[@]}" -e 'show vitess_tablets'
