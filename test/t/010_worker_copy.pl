@@ -154,6 +154,9 @@ $node->safe_psql('postgres', q{
 
 # resync: truncate and copy again, into the extended mirror
 $node->safe_psql('postgres', q{SELECT vstream_fdw.resync_stream('customer')});
+# the old worker's positions may still show until the new one reports
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 6 FROM customer.corder}),
+	'after resync: copied again');
 wait_caught_up('after resync');
 check_mirrors('after resync');
 is($node->safe_psql('postgres', q{SELECT DISTINCT note FROM customer.customer}),

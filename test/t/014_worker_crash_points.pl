@@ -100,7 +100,15 @@ sub crash_at
 		}
 		ok(defined $pid, "$label: worker pid known");
 		kill 'KILL', $pid if $pid;
-		# the postmaster restarts the cluster, the launcher the worker
+		# the postmaster restarts the cluster (psql started meanwhile may die
+		# before it reads its query: wait until connections are accepted)
+		usleep(200_000);
+		for (1 .. 300)
+		{
+			last if system('pg_isready', '-q', '-h', $node->host, '-p', $node->port) == 0;
+			usleep(100_000);
+		}
+		# the launcher restarts the worker
 		ok($node->poll_query_until('postgres',
 			qq{SELECT count(*) = 1 FROM pg_stat_activity
 			    WHERE backend_type = 'vstream_fdw worker' AND pid <> $pid}),
