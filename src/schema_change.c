@@ -715,12 +715,12 @@ schema_ddl_event(ApplyState *state, const char *keyspace, const char *shard,
 
 	mirror_record_history(state->stream_id, keyspace, shard, position,
 						  table ? safe_text(table) : NULL, safe_text(statement),
-						  actions.data);
+						  safe_text(actions.data));
 	ereport(LOG,
 			(errmsg("vstream_fdw stream of server \"%s\": DDL on shard %s/%s: %s",
 					state->def->server_name, keyspace ? keyspace : "",
 					shard ? shard : "", safe_text(statement)),
-			 errdetail("Mirror: %s", actions.data)));
+			 errdetail("Mirror: %s", safe_text(actions.data))));
 }
 
 /*
