@@ -58,9 +58,14 @@ insert into sc_cr_a values (5000, 'new');
 });
 
 sql("SELECT vstream_fdw.start_stream('commerce')");
+# a DDL on the table being copied, while it is copied
+ok($wait->(sub { sql(q{SELECT count(*) FROM vstream_fdw.stream_status WHERE worker_pid IS NOT NULL}) eq '1' }, 60, 0.05),
+	'the stream resumed');
+$vt->mysql('commerce', 'alter table sc_cr_b add column x int not null default 7, modify v varchar(60)');
+$vt->mysql_retry('commerce', "update sc_cr_b set x = 8 where id = 299999");
 ok($vt->wait_replicating($node, 'commerce', shards => 1, timeout => 180), 'the copy completed');
 ok($vt->wait_converged($node, [ [ commerce => 'sc_cr_a' ], [ commerce => 'sc_cr_b' ] ], timeout => 120),
-	'both mirrors equal their source: no deleted row left behind');
+	'both mirrors equal their source: no deleted row left behind, the DDL during the copy followed');
 is(sql('SELECT count(*) FROM commerce.sc_cr_a WHERE id <= 100'), '0', 'the deleted rows are gone');
 like(slurp_file($node->logfile), qr/completed table\(s\) resume from their last key/,
 	'the copy resumed naming the completed table');
