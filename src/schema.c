@@ -669,8 +669,13 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 	{
 		if (mt->state == MIRROR_COPYING)
 			reshape = mirror_is_empty(state->def, mt);
-		if (!reconcile_columns(state, m, mt, relid, reshape))
+		if (!reconcile_columns(state, m, mt, relid, reshape) &&
+			mt->state != MIRROR_COPYING)
 		{
+			/*
+			 * (A table being copied already gets the values of what could
+			 * not be derived from its copy: asking again would loop.)
+			 */
 			recopy_request(state, m->table);
 			m->skip = true;
 			m->valid = true;

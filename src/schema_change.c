@@ -403,8 +403,9 @@ alter_table(ApplyState *state, DdlStatement *st, StringInfo actions,
 	}
 	mt = mirror_get(state->stream_id, table);
 	if (!mt->exists || !OidIsValid(mirror_relid(state->def, mt)) ||
-		mt->state == MIRROR_COPYING || recopy_pending(state, table))
+		recopy_pending(state, table))
 	{
+		/* a table being copied again follows the DDL like any other */
 		append_action(actions, "none (the mirror is created or copied from the table's next FIELD event)");
 		return;
 	}
