@@ -60,8 +60,9 @@ typedef struct MysqlConn
 } MysqlConn;
 
 /*
- * A connection for the server and user of opts: the cached one of
- * (opts->serverid, userid) when it is idle, else a new one.  With olap, the
+ * A connection for the server and user of opts: the cached one of the
+ * server and the user mapping that applies to userid when it is idle, else
+ * a new one.  With olap, the
  * session runs "SET workload = 'olap'" (streaming results, no row limit).
  * Raises an error when it cannot connect.
  */
