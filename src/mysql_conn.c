@@ -518,25 +518,6 @@ mysqlconn_query(MysqlConn *conn, const char *sql)
 	return conn->result;
 }
 
-void
-mysqlconn_exec(MysqlConn *conn, const char *sql)
-{
-	MYSQL_RES  *res;
-	int			err = 0;
-
-	NB_CALL(conn, mysql_real_query_start(&err, conn->mysql, sql, strlen(sql)),
-			mysql_real_query_cont(&err, conn->mysql, ready_));
-	if (err != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("statement on VTGate at %s failed: %s",
-						conn->where, mysql_error(conn->mysql)),
-				 errdetail("Remote statement: %s", sql)));
-	res = mysql_store_result(conn->mysql);
-	if (res)
-		mysql_free_result(res);
-}
-
 MYSQL_ROW
 mysqlconn_fetch(MysqlConn *conn, unsigned int ncols, unsigned long **lengths)
 {

@@ -116,9 +116,6 @@ extern MYSQL_ROW mysqlconn_fetch(MysqlConn *conn, unsigned int ncols,
 extern bool mysqlconn_estimate_rows(const VStreamServerOptions *opts,
 									const char *table, double *rows);
 
-/* Run a statement without a result set (e.g. SET); raises on error. */
-extern void mysqlconn_exec(MysqlConn *conn, const char *sql);
-
 /*
  * Describe a result column as a VStream FIELD would (query.Type from the
  * MySQL protocol type and flags), so that convert.c converts live values
