@@ -413,13 +413,15 @@ liveGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 
 	/*
 	 * LIMIT: when this scan alone feeds the LIMIT (one relation, nothing
-	 * filtered locally, no local sort needed), VTGate may stop early too.
+	 * filtered locally, no local sort needed, no WITH TIES), VTGate may stop
+	 * early too.
 	 */
 	if (root->limit_tuples > 0 && local_exprs == NIL &&
 		baserel->reloptkind == RELOPT_BASEREL &&
 		bms_membership(root->all_baserels) == BMS_SINGLETON &&
 		root->parse->commandType == CMD_SELECT &&
 		root->parse->rowMarks == NIL &&
+		root->parse->limitOption != LIMIT_OPTION_WITH_TIES &&
 		pathkeys_contained_in(root->query_pathkeys, best_path->path.pathkeys))
 		limit = (int64) root->limit_tuples;
 

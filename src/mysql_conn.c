@@ -23,8 +23,8 @@
  * is allowed only over verify-full.
  * The user mapping's "sslcert" / "sslkey" are sent as client certificate.
  *
- * The cache keeps one connection per (server, user) for the backend's life,
- * as postgres_fdw does.  A syscache callback on foreign servers and user
+ * The cache keeps one connection per (server, user mapping) for the
+ * backend's life, as postgres_fdw does.  A syscache callback on foreign servers and user
  * mappings marks entries stale; a stale connection is closed when it is next
  * asked for.  A connection that is busy (a streaming result is open) is not
  * shared: a second scan of the same server in one query gets its own
@@ -50,6 +50,8 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_user_mapping.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -64,7 +66,7 @@
 typedef struct ConnCacheKey
 {
 	Oid			serverid;
-	Oid			userid;
+	Oid			umid;			/* the user mapping used (InvalidOid: none) */
 } ConnCacheKey;
 
 typedef struct ConnCacheEntry
@@ -142,6 +144,30 @@ conn_wait(MYSQL *m, int status)
 		} \
 		(conn)->pending = false; \
 	} while (0)
+
+/*
+ * The user mapping that applies to (server, user): the user's own, else
+ * PUBLIC's; InvalidOid when there is none.  Users sharing a mapping share a
+ * connection, as in postgres_fdw.
+ */
+static Oid
+user_mapping_oid(Oid serverid, Oid userid)
+{
+	HeapTuple	tp;
+	Oid			umid = InvalidOid;
+
+	tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(userid),
+						 ObjectIdGetDatum(serverid));
+	if (!HeapTupleIsValid(tp))
+		tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(InvalidOid),
+							 ObjectIdGetDatum(serverid));
+	if (HeapTupleIsValid(tp))
+	{
+		umid = ((Form_pg_user_mapping) GETSTRUCT(tp))->oid;
+		ReleaseSysCache(tp);
+	}
+	return umid;
+}
 
 /* Syscache callback: options of a server or user mapping changed. */
 static void
@@ -346,7 +372,7 @@ mysqlconn_get(const VStreamServerOptions *opts, Oid userid, bool olap)
 	conn_cache_init();
 	memset(&key, 0, sizeof(key));
 	key.serverid = opts->serverid;
-	key.userid = userid;
+	key.umid = user_mapping_oid(opts->serverid, userid);
 	e = hash_search(conn_cache, &key, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -490,25 +516,6 @@ mysqlconn_query(MysqlConn *conn, const char *sql)
 						conn->where, mysql_error(conn->mysql)),
 				 errdetail("Remote query: %s", sql)));
 	return conn->result;
-}
-
-void
-mysqlconn_exec(MysqlConn *conn, const char *sql)
-{
-	MYSQL_RES  *res;
-	int			err = 0;
-
-	NB_CALL(conn, mysql_real_query_start(&err, conn->mysql, sql, strlen(sql)),
-			mysql_real_query_cont(&err, conn->mysql, ready_));
-	if (err != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("statement on VTGate at %s failed: %s",
-						conn->where, mysql_error(conn->mysql)),
-				 errdetail("Remote statement: %s", sql)));
-	res = mysql_store_result(conn->mysql);
-	if (res)
-		mysql_free_result(res);
 }
 
 MYSQL_ROW

@@ -60,8 +60,9 @@ typedef struct MysqlConn
 } MysqlConn;
 
 /*
- * A connection for the server and user of opts: the cached one of
- * (opts->serverid, userid) when it is idle, else a new one.  With olap, the
+ * A connection for the server and user of opts: the cached one of the
+ * server and the user mapping that applies to userid when it is idle, else
+ * a new one.  With olap, the
  * session runs "SET workload = 'olap'" (streaming results, no row limit).
  * Raises an error when it cannot connect.
  */
@@ -114,9 +115,6 @@ extern MYSQL_ROW mysqlconn_fetch(MysqlConn *conn, unsigned int ncols,
  */
 extern bool mysqlconn_estimate_rows(const VStreamServerOptions *opts,
 									const char *table, double *rows);
-
-/* Run a statement without a result set (e.g. SET); raises on error. */
-extern void mysqlconn_exec(MysqlConn *conn, const char *sql);
 
 /*
  * Describe a result column as a VStream FIELD would (query.Type from the

@@ -86,6 +86,7 @@ typedef struct VerifyColumn
 	ConvertColumn conv;
 	FmgrInfo	outfunc;
 	bool		as_text;		/* no equality operator: compared as text */
+	bool		float6;			/* a MySQL FLOAT: 6 significant digits */
 } VerifyColumn;
 
 /* the ordinality column of the lookups (not a plausible column name) */
@@ -235,6 +236,27 @@ add_candidate(VerifyState *vs, VerifyTable *t, Datum *pk, KeyKind kind)
 }
 
 /*
+ * A column as compared in the lookup query.  MariaDB sends FLOAT values with
+ * 6 significant digits in its text protocol and in the VStream copy phase,
+ * exactly in the replication phase: both sides are compared at 6 significant
+ * digits, so that the phase a row came through does not matter.
+ */
+static void
+append_compared(StringInfo q, VerifyColumn *c, int i, const char *alias)
+{
+	const char *name = quote_identifier(c->name);
+
+	if (i > 0)
+		appendStringInfoString(q, ", ");
+	if (c->float6)
+		appendStringInfo(q, "to_char(%s.%s, '9.99999EEEE')::float8", alias, name);
+	else if (c->as_text)
+		appendStringInfo(q, "%s.%s::text", alias, name);
+	else
+		appendStringInfo(q, "%s.%s", alias, name);
+}
+
+/*
  * Describe the mirror and the source table; prepare the SPI plans.  Returns
  * false (with *why set) if the table cannot be compared.
  */
@@ -344,6 +366,8 @@ table_prepare(VerifyState *vs, VerifyTable *t, char **why)
 				mysqlconn_field_to_query_field(&fields[j], NULL, &f);
 				convert_column_init(&c->conv, &f, att->atttypid, att->atttypmod);
 				convert_column_set_enum_strings(&c->conv, true);
+				c->float6 = fields[j].type == MYSQL_TYPE_FLOAT &&
+					(att->atttypid == FLOAT4OID || att->atttypid == FLOAT8OID);
 				found = true;
 				break;
 			}
@@ -403,14 +427,10 @@ table_prepare(VerifyState *vs, VerifyTable *t, char **why)
 	resetStringInfo(&q);
 	appendStringInfoString(&q, "SELECT u." ORD_ALIAS "::int4, m.ctid, ROW(");
 	for (i = 0; i < t->ncols; i++)
-		appendStringInfo(&q, "%sm.%s%s", i ? ", " : "",
-						 quote_identifier(t->cols[i].name),
-						 t->cols[i].as_text ? "::text" : "");
+		append_compared(&q, &t->cols[i], i, "m");
 	appendStringInfoString(&q, ") IS NOT DISTINCT FROM ROW(");
 	for (i = 0; i < t->ncols; i++)
-		appendStringInfo(&q, "%su.%s%s", i ? ", " : "",
-						 quote_identifier(t->cols[i].name),
-						 t->cols[i].as_text ? "::text" : "");
+		append_compared(&q, &t->cols[i], i, "u");
 	appendStringInfoString(&q, ") FROM unnest(");
 	for (i = 0; i < t->ncols; i++)
 	{

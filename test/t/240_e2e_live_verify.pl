@@ -28,6 +28,7 @@ sub drop_source_tables
 	$vt->mysql_run('customer', 'drop table if exists live_orders');
 	$vt->mysql_run('customer', 'alter vschema on customer.live_orders drop vindex hash');
 	$vt->mysql_run('commerce', 'drop table if exists live_big');
+	$vt->mysql_run('commerce', 'drop table if exists live_types');
 	$vt->mysql_direct($vt->tablet_uid('commerce', '0'), 'use vt_commerce; drop view if exists live_slow');
 }
 drop_source_tables();
@@ -169,6 +170,45 @@ is(sql(q{SELECT count(*) FROM live_mirror.live_orders WHERE tier = 'basic'}),
 is(sql(q{SELECT missing + extra + different FROM vstream_fdw.verify('live_customer') WHERE kind = 'summary'}),
 	'0', 'verify: identical after ADD COLUMN');
 
+# every kind of type, copied and replicated: the live table, the mirror and
+# verify() agree (the same conversion on all three paths)
+$vt->mysql('commerce', q{create table live_types(id int primary key, iu int unsigned,
+	bu bigint unsigned, d decimal(65,30), f float, db double, b bit(5), dt date,
+	dtm datetime(6), ts timestamp(3) null, tm time(2), y year,
+	vl varchar(20) character set latin1, c char(5), tx text, e enum('a','b c'),
+	s set('x','y'), j json, vb varbinary(10), bl blob, u uuid, i6 inet6)});
+my $typed_rows = q{(%d, 4294967295, 18446744073709551615,
+	'12345678901234567890123456789012345.123456789012345678901234567890', 123456.789,
+	1.7976931348623157e308, b'10101', '2026-02-28', '2026-02-28 23:59:59.123456',
+	'2026-03-01 00:00:00.125', '-838:59:59.99', 2155, _utf8mb4 x'636166c3a9', 'ab',
+	_utf8mb4 x'6c696e65310a6c696e6532', 'b c', 'x,y', '{"b": 1, "a": [1, 2]}', x'00ff',
+	x'deadbeef', '123e4567-e89b-12d3-a456-426614174000', '::1'),
+	(%d, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+	 null, null, null, null, null, null, null),
+	(%d, 0, 0, '-0.000000000000000000000000000001', -1.5, -0.0, b'0', '1000-01-01',
+	 '1000-01-01 00:00:00', '1970-01-01 00:00:01', '00:00:00', 1901, '', '', '', 'a', '',
+	 '[]', x'', x'', '00000000-0000-0000-0000-000000000000', '::ffff:1.2.3.4')};
+$vt->mysql('commerce', 'insert into live_types values ' . sprintf($typed_rows, 1, 2, 3));
+sql(q{SELECT vstream_fdw.create_stream('live_commerce', ARRAY['live_types'], 'live_mirror_c')});
+ok($vt->wait_replicating($node, 'live_commerce', shards => 1, timeout => 60), 'stream of live_types replicating');
+$vt->mysql('commerce', 'insert into live_types values ' . sprintf($typed_rows, 101, 102, 103));
+ok(VitessCluster::wait_until(sub {
+			(VitessCluster::psql_value($node, 'SELECT count(*) FROM live_mirror_c.live_types') // 0) == 6 }, 30, 0.2),
+	'typed rows copied and replicated');
+sql(q{CREATE SCHEMA imp_types;
+	  IMPORT FOREIGN SCHEMA commerce LIMIT TO (live_types) FROM SERVER live_commerce INTO imp_types});
+is(sql(q{SELECT count(*) FROM (SELECT * FROM imp_types.live_types EXCEPT SELECT * FROM live_mirror_c.live_types
+	UNION ALL (SELECT * FROM live_mirror_c.live_types EXCEPT SELECT * FROM imp_types.live_types)) d
+	WHERE id NOT IN (101)}), '0', 'every type: the live table reads what the mirror holds');
+is(sql(q{SELECT f::text FROM imp_types.live_types WHERE id = 1}), '123457',
+	'FLOAT: MariaDB sends 6 significant digits (the replicated row 101 is exact in the mirror)');
+is(sql(q{SELECT kind || '|' || missing || '|' || extra || '|' || different || '|' || coalesce(detail, '')
+	FROM vstream_fdw.verify('live_commerce') WHERE kind = 'table'}), 'table|0|0|0|identical',
+	'verify: every type identical in both phases (FLOAT at 6 significant digits)');
+sql(q{UPDATE live_mirror_c.live_types SET j = '{"b": 2}', ts = ts + interval '1 ms', f = 123456 WHERE id IN (1, 101, 3)});
+is(sql(q{SELECT string_agg(detail, ' ' ORDER BY detail) FROM vstream_fdw.verify('live_commerce', details => true,
+	recheck_timeout => '1 s') WHERE kind = 'different'}), 'id=1 id=101 id=3', 'verify: changed typed values are found');
+
 # ------------------------------------------------------------ live tables
 sql(q{CREATE SCHEMA imp_commerce; CREATE SCHEMA imp_customer;
 	  IMPORT FOREIGN SCHEMA commerce FROM SERVER live_commerce INTO imp_commerce;
@@ -263,6 +303,7 @@ is(sql(sprintf($types, 'public', q{'live_orders'})), sql(sprintf($types, 'live_m
 is(sql(q{SELECT count(*) FROM imp_commerce.live_big}), '300000', 'the connection cache still serves');
 
 sql(q{SELECT vstream_fdw.drop_stream('live_customer', drop_tables => true);
+	  SELECT vstream_fdw.drop_stream('live_commerce', drop_tables => true);
 	  SELECT vstream_fdw.drop_stream('sample_customer', drop_tables => true);
 	  SELECT vstream_fdw.drop_stream('sample_commerce', drop_tables => true)});
 $node->stop;
