@@ -85,7 +85,8 @@ SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_c
  WHERE p.pronamespace = 'vstream_fdw'::regnamespace
    AND p.proname IN ('create_stream', 'start_stream', 'stop_stream', 'drop_stream',
                      'resync_stream', '_stop_worker', '_wake_launcher',
-                     'resync_table', 'add_table', '_request_recopy')
+                     'resync_table', 'add_table', '_request_recopy',
+                     'set_table_filter', '_filter_rule', 'peek')
  ORDER BY 1;
 
 -- the stream tables are kept by pg_dump

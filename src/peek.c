@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
+
 #include "access/htup_details.h"
 #include "catalog/pg_foreign_server.h"
 #include "foreign/foreign.h"
@@ -34,6 +36,7 @@
 #include "convert.h"
 #include "options.h"
 #include "textsafe.h"
+#include "filter.h"
 #include "vstream.h"
 
 /*
@@ -343,6 +346,50 @@ vstream_peek(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid start position \"%s\"", start),
 				 errhint("Use 'current', 'copy' or a VGTID in JSON.")));
+
+	/* the tables and filters of the server's stream: what the worker sees */
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4))
+	{
+		Oid			types[1] = {TEXTOID};
+		Datum		values[1];
+		int32		stream_id = 0;
+		MemoryContext outer = CurrentMemoryContext;
+
+		values[0] = CStringGetTextDatum(servername);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args("SELECT id, t FROM vstream_fdw.stream s "
+								  "LEFT JOIN LATERAL unnest(s.tables) t ON true "
+								  "WHERE s.server_name = $1",
+								  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read vstream_fdw.stream");
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("no stream for server \"%s\"", servername),
+					 errhint("stream_filters => true shows what the server's stream receives; create the stream first.")));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			char	   *t;
+
+			stream_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r],
+													SPI_tuptable->tupdesc, 1, &isnull));
+			(void) SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+			if (isnull)
+				continue;
+			t = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+			{
+				MemoryContext spi = MemoryContextSwitchTo(outer);
+
+				spec.tables = lappend(spec.tables, pstrdup(t));
+				MemoryContextSwitchTo(spi);
+			}
+		}
+		SPI_finish();
+		MemoryContextSwitchTo(outer);
+		spec.table_filters = filter_load(stream_id);
+	}
 
 	InitMaterializedSRF(fcinfo, 0);
 	ps.tupstore = rsinfo->setResult;

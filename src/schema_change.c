@@ -60,6 +60,7 @@
 #include "convert.h"
 #include "copystate.h"
 #include "ddl.h"
+#include "filter.h"
 #include "mirror.h"
 #include "schema_change.h"
 
@@ -323,6 +324,21 @@ add_column(ApplyState *state, MirrorTable *mt, const DdlColumn *c,
 	{
 		append_action(actions, "column %s already added", mc->column);
 		return;
+	}
+	{
+		List	   *streamed = filter_columns(state->stream_id, mt->source_table);
+		ListCell   *lc;
+		bool		in = (streamed == NIL);
+
+		foreach(lc, streamed)
+			if (pg_strcasecmp(lfirst(lc), c->name) == 0)
+				in = true;
+		if (!in)
+		{
+			append_action(actions, "column %s not mirrored (the table's column filter; set_table_filter() again to include it)",
+						  c->name);
+			return;
+		}
 	}
 	f = ddl_column_field(c);
 	if (f == NULL)

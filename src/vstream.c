@@ -210,26 +210,44 @@ vstream_open(const VStreamServerOptions *opts, const VStreamRequestSpec *spec,
 		req.vgtid = &start;
 	}
 
-	if (spec->tables == NIL)
-	{
-		rules = palloc(sizeof(Binlogdata__Rule *));
-		rules[0] = palloc(sizeof(Binlogdata__Rule));
-		binlogdata__rule__init(rules[0]);
-		rules[0]->match = "/.*";
-		rules[0]->filter = "";
-		filter.n_rules = 1;
-	}
-	else
 	{
 		ListCell   *lc;
 		int			i = 0;
 
-		rules = palloc(sizeof(Binlogdata__Rule *) * list_length(spec->tables));
+		rules = palloc(sizeof(Binlogdata__Rule *) *
+					   (list_length(spec->table_filters) + list_length(spec->tables) + 1));
+		/* filtered tables first: VTGate uses the first rule that matches */
+		foreach(lc, spec->table_filters)
+		{
+			VStreamTableFilter *tf = lfirst(lc);
+
+			rules[i] = palloc(sizeof(Binlogdata__Rule));
+			binlogdata__rule__init(rules[i]);
+			rules[i]->match = tf->table;
+			rules[i]->filter = tf->select;
+			i++;
+		}
+		if (spec->tables == NIL)
+		{
+			rules[i] = palloc(sizeof(Binlogdata__Rule));
+			binlogdata__rule__init(rules[i]);
+			rules[i]->match = "/.*";
+			rules[i]->filter = "";
+			i++;
+		}
 		foreach(lc, spec->tables)
 		{
 			const char *table = (const char *) lfirst(lc);
 			StringInfoData sel;
 			const char *p;
+			ListCell   *lc2;
+			bool		filtered = false;
+
+			foreach(lc2, spec->table_filters)
+				if (strcmp(((VStreamTableFilter *) lfirst(lc2))->table, table) == 0)
+					filtered = true;
+			if (filtered)
+				continue;
 
 			/*
 			 * An exact table match needs a SELECT: the tablet refuses to

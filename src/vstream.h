@@ -31,6 +31,13 @@
 
 typedef struct VStreamSession VStreamSession;
 
+/* A table streamed through a rule of its own: "select <columns> from t where ..." */
+typedef struct VStreamTableFilter
+{
+	char	   *table;
+	char	   *select;			/* the rule's filter (a SELECT on the table) */
+} VStreamTableFilter;
+
 /* What to stream: parameters of one VStream request besides the server. */
 typedef struct VStreamRequestSpec
 {
@@ -48,6 +55,12 @@ typedef struct VStreamRequestSpec
 	 * copy only these tables (NIL: every table of the filter).
 	 */
 	List	   *tables_to_copy;
+
+	/*
+	 * VStreamTableFilter *: column and row filters.  Their rules come first
+	 * (VTGate uses the first rule that matches a table).
+	 */
+	List	   *table_filters;
 } VStreamRequestSpec;
 
 /*

@@ -67,6 +67,7 @@
 #include "apply.h"
 #include "checkpoint.h"
 #include "copystate.h"
+#include "filter.h"
 #include "reshard.h"
 #include "schema_change.h"
 #include "status.h"
@@ -835,6 +836,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	bool		busy = false;	/* reported as running (pg_stat_activity) */
 	List	   *copying = NIL;
 	List	   *tables_to_copy = NIL;
+	List	   *table_filters = NIL;
 
 	old = MemoryContextSwitchTo(sessioncxt);
 	apply->stream_id = stream_id;
@@ -883,6 +885,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	}
 	/* tables being copied again; completed tables of resuming copies */
 	copystate_prepare_resume(def, vgtid, &copying);
+	table_filters = filter_load(stream_id);
 	if (def->copy_completed)
 		tables_to_copy = copying;
 	PopActiveSnapshot();
@@ -917,6 +920,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	spec.start_mode = vgtid ? NULL : (def->copy_completed ? "current" : "copy");
 	spec.tables = def->tables;
 	spec.tables_to_copy = tables_to_copy;
+	spec.table_filters = table_filters;
 	spec.heartbeat_interval = -1;
 
 	pgstat_report_activity(STATE_RUNNING, "connecting to VTGate");

@@ -1,0 +1,137 @@
+# 223_e2e_filters.pl -- end to end against the real local Vitess: column and
+# row filters in VStream's own rules (set_table_filter).
+#
+#   * an excluded column never leaves Vitess (peek() with the stream's
+#     filters shows no value for it) and is not in the mirror;
+#   * an in_keyrange() row filter mirrors one key range of a sharded table,
+#     through inserts, updates and deletes;
+#   * a comparison row filter is refused (Vitess sends both images of an
+#     update when either meets it, so rows leaving it would stay);
+#   * changing a filter of a running stream copies that table again;
+#   * filters Vitess does not support, a primary-key column left out, an
+#     unknown column: clear errors, nothing changed.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use VitessCluster;
+
+my $vt = VitessCluster->require_cluster;
+my $wait = \&VitessCluster::wait_until;
+
+sub cleanup
+{
+	$vt->mysql('commerce', "drop table if exists sc_f;");
+	$vt->mysql('customer', "drop table if exists sc_k;");
+	$vt->mysql_run('customer', "alter vschema on customer.sc_k drop vindex hash;\n");
+}
+cleanup();
+$vt->mysql('commerce', q{
+create table sc_f (id int primary key, name varchar(20), ssn varchar(11), amount int, region varchar(10));
+insert into sc_f values (1, 'ann', '111-11-1111', 50, 'eu'), (2, 'bob', '222-22-2222', 150, 'us'),
+  (3, 'cid', '333-33-3333', 250, 'eu'), (4, 'dee', '444-44-4444', 100, 'us'), (5, 'eve', '555-55-5555', 101, 'eu');
+});
+$vt->mysql('customer', q{
+create table sc_k (id bigint primary key, v int);
+alter vschema on customer.sc_k add vindex hash(id) using hash;
+});
+$vt->mysql_retry('customer', 'insert into sc_k values ' . join(',', map { "($_, $_)" } 1 .. 40));
+
+my $node = $vt->pg_node('e2e_filters');
+$vt->create_server($node, 'commerce');
+$vt->create_server($node, 'customer');
+sub sql { my ($s) = @_; return $node->safe_psql('postgres', $s); }
+
+# filters set in the transaction that creates the stream
+my $rule = sql(q{
+	SELECT vstream_fdw.create_stream('commerce', ARRAY['sc_f']);
+	SELECT vstream_fdw.set_table_filter('commerce', 'sc_f', exclude_columns => '{ssn}');
+});
+like($rule, qr/^select `id`, `name`, `amount`, `region` from `sc_f`$/m,
+	'the rule leaves the column out');
+sql(q{SELECT vstream_fdw.create_stream('customer', ARRAY['sc_k']);
+	SELECT vstream_fdw.set_table_filter('customer', 'sc_k', row_filter => 'in_keyrange(id, ''hash'', ''-80'')')});
+ok($vt->wait_replicating($node, 'commerce', shards => 1, timeout => 120)
+	  && $vt->wait_replicating($node, 'customer', shards => 2, timeout => 120), 'both streams replicating');
+
+sub source_filtered
+{
+	my $rows = $vt->mysql_rows('commerce', 'select id, name, amount, region from sc_f order by id');
+	return join("\n", map { join('|', map { $_ // '' } @$_) } @$rows);
+}
+sub mirror_f
+{
+	return sql(q{SELECT string_agg(concat_ws('|', id, name, amount, region), E'\n' ORDER BY id) FROM commerce.sc_f});
+}
+ok($wait->(sub { mirror_f() eq source_filtered() }, 60, 0.3), 'copy: the mirror holds the source rows without the excluded column')
+  or diag(mirror_f() . "\nvs\n" . source_filtered());
+is(sql(q{SELECT count(*) FROM pg_attribute WHERE attrelid = 'commerce.sc_f'::regclass AND attname = 'ssn'}), '0',
+	'the excluded column is not in the mirror');
+
+# updates moving rows in and out of the filter, deletes, inserts
+$vt->mysql('commerce', q{
+update sc_f set amount = 150 where id = 1;
+update sc_f set amount = 50 where id = 2;
+update sc_f set name = 'cyd', ssn = '999-99-9999' where id = 3;
+delete from sc_f where id = 5;
+insert into sc_f values (6, 'fay', '666-66-6666', 600, 'us'), (7, 'gus', '777-77-7777', 7, 'eu');
+});
+ok($wait->(sub { mirror_f() eq source_filtered() }, 60, 0.3),
+	'replication: updates (also of the excluded column), deletes and inserts followed')
+  or diag(mirror_f() . "\nvs\n" . source_filtered());
+
+# peek with the stream's filters: the excluded column's values never arrive
+my $peeked = sql(q{SELECT string_agg(coalesce(row_after::text, ''), E'\n') FROM vstream_fdw.peek('commerce', start => 'copy', max_events => 50, timeout => '20 seconds', stream_filters => true) WHERE event_type = 'ROW'});
+like($peeked, qr/"name"/, 'peek(stream_filters): rows of sc_f arrive');
+unlike($peeked, qr/ssn|\d{3}-\d{2}-\d{4}/, 'peek(stream_filters): no value of the excluded column');
+
+# in_keyrange: the mirror holds the rows of shard -80 only
+$vt->mysql_retry('customer', 'insert into sc_k values ' . join(',', map { "($_, $_)" } 41 .. 60)
+	  . '; update sc_k set v = v + 100 where id <= 10; delete from sc_k where id in (11, 12, 13, 14)');
+# the rows of shard -80, read on its own MariaDB
+my @ids80 = sort { $a <=> $b } split /\n/,
+  $vt->mysql_direct($vt->tablet_uid('customer', '-80'), 'select id from vt_customer.sc_k');
+ok(@ids80 > 0 && @ids80 < 56, 'shard -80 holds some of the rows (' . scalar(@ids80) . ')');
+ok($wait->(sub { sql('SELECT string_agg(id::text, \',\' ORDER BY id) FROM customer.sc_k') eq join(',', @ids80) }, 60, 0.3),
+	'in_keyrange: the mirror holds exactly the rows of key range -80');
+my $v80 = join(',', map { $_ <= 10 ? $_ + 100 : $_ } @ids80);
+is(sql('SELECT string_agg(v::text, \',\' ORDER BY id) FROM customer.sc_k'), $v80,
+	'in_keyrange: updates of the range applied');
+cmp_ok(sql('SELECT count(*) FROM customer.sc_k'), '<', 56, 'in_keyrange: not every row');
+
+# a filter changed on the running stream: the table is copied again
+sql(q{SELECT vstream_fdw.set_table_filter('commerce', 'sc_f', include_columns => '{id,amount}')});
+ok($wait->(sub {
+		my $src = join("\n", map { join('|', @$_) } @{ $vt->mysql_rows('commerce', "select id, amount from sc_f order by id") });
+		sql(q{SELECT string_agg(concat_ws('|', id, amount), E'\n' ORDER BY id) FROM commerce.sc_f}) eq $src
+	}, 90, 0.3), 'a new filter: the table is copied again under it');
+is(sql(q{SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'commerce.sc_f'::regclass AND attnum > 0 AND NOT attisdropped}),
+	'id,amount', 'the mirror now has only the included columns');
+
+# what is refused
+my ($rc, $out, $err) = $node->psql('postgres',
+	q{SELECT vstream_fdw.set_table_filter('commerce', 'sc_f', exclude_columns => '{id}')});
+like($err, qr/column "id" is part of the primary key of "sc_f" and cannot be left out/, 'a key column cannot be excluded');
+($rc, $out, $err) = $node->psql('postgres',
+	q{SELECT vstream_fdw.set_table_filter('commerce', 'sc_f', include_columns => '{id,nosuch}')});
+like($err, qr/source table "sc_f" has no column "nosuch"/, 'an unknown column is refused');
+($rc, $out, $err) = $node->psql('postgres',
+	q{SELECT vstream_fdw.set_table_filter('commerce', 'sc_f', row_filter => 'amount > 100')});
+like($err, qr/row filter "amount > 100" is not supported/, 'a comparison row filter is refused');
+like($err, qr/DETAIL:  Vitess sends both row images of an update/, 'saying why');
+($rc, $out, $err) = $node->psql('postgres',
+	q{SELECT vstream_fdw.set_table_filter('customer', 'sc_k', row_filter => 'in_keyrange(id, ''nosuch_vindex'', ''-80'')')});
+like($err, qr/Vitess does not accept the filter/, 'a filter Vitess refuses is refused with its message');
+is(sql(q{SELECT array_to_string(columns, ',') FROM vstream_fdw.table_filter WHERE source_table = 'sc_f'}), 'id,amount',
+	'a refused filter changes nothing');
+is(sql(q{SELECT string_agg(DISTINCT phase, ',') FROM vstream_fdw.stream_status}), 'replicating',
+	'the streams still replicate');
+
+cleanup();
+$node->stop;
+done_testing();
