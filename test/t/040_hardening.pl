@@ -398,5 +398,25 @@ for my $what (sort keys %bad)
 	drop_stream($sim);
 }
 
+# ---- more shards than vstream_fdw.max_shards_per_stream ----
+{
+	$node->append_conf('postgresql.conf', "vstream_fdw.max_shards_per_stream = 16\n");
+	$node->restart;
+	my $nsh = 20;
+	my $shards = join('/', map { sprintf('s%03d', $_) } 0 .. $nsh - 1);
+	my $sim = VStreamSim->start(generate => "copy:40,batch=10,shards=$shards,keyspace=hk");
+	start_stream($sim, start => 'copy');
+	ok($node->poll_query_until('postgres', q{SELECT copy_completed FROM vstream_fdw.checkpoint}),
+		"$nsh shards, 16 shown: copy completed");
+	is(sq(q{SELECT count(*) FROM hk.bench}), '40', "$nsh shards, 16 shown: all rows");
+	is(sq(q{SELECT count(*) FROM vstream_fdw.shard_state WHERE copy_completed}), $nsh,
+		"$nsh shards, 16 shown: every shard's COPY_COMPLETED recorded");
+	is(sq(q{SELECT count(DISTINCT shard) || '/' || max(shards_not_shown) FROM vstream_fdw.stream_status WHERE rows_copied = 2}),
+		'16/4', "$nsh shards, 16 shown: 16 shards in stream_status, 4 counted as not shown");
+	like(slurp_file($node->logfile), qr/more than 16 shards: shard hk\/s0\d\d and later ones are not shown/,
+		"$nsh shards, 16 shown: a warning says so");
+	drop_stream($sim);
+}
+
 $node->stop;
 done_testing();
