@@ -167,6 +167,17 @@ made_up_lastpk(ApplyMapping *m)
 /* ---- resume ---- */
 
 static bool
+name_listed(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+static bool
 entry_has(Binlogdata__ShardGtid *sg, const char *table)
 {
 	size_t		i;
@@ -261,6 +272,37 @@ copystate_prepare_resume(StreamDef *def, Binlogdata__VGtid *vgtid,
 	done = SPI_tuptable;
 	ndone = SPI_processed;
 
+	/*
+	 * Once the stream's own copy completed, only tables marked 'copying' are
+	 * copied: an entry for any other table (one dropped while it was being
+	 * copied again) would make the shard copy every table.
+	 */
+	for (i = 0; def->copy_completed && vgtid != NULL && i < vgtid->n_shard_gtids; i++)
+	{
+		Binlogdata__ShardGtid *sg = vgtid->shard_gtids[i];
+		size_t		j;
+
+		for (j = 0; j < sg->n_table_p_ks;)
+		{
+			const char *table = sg->table_p_ks[j]->table_name;
+			ListCell   *lc;
+			bool		wanted = false;
+
+			foreach(lc, *tables_to_copy)
+				if (strcmp(lfirst(lc), table) == 0)
+					wanted = true;
+			if (wanted)
+				j++;
+			else
+			{
+				ereport(LOG,
+						(errmsg("vstream_fdw stream of server \"%s\": shard %s/%s no longer copies table \"%s\"",
+								def->server_name, sg->keyspace, sg->shard, table),
+						 errdetail("The table is not being copied again any more (dropped, or its copy was reset).")));
+				entry_remove(sg, table);
+			}
+		}
+	}
 	for (i = 0; vgtid != NULL && i < vgtid->n_shard_gtids; i++)
 	{
 		Binlogdata__ShardGtid *sg = vgtid->shard_gtids[i];
@@ -293,6 +335,8 @@ copystate_prepare_resume(StreamDef *def, Binlogdata__VGtid *vgtid,
 			known++;
 			if (entry_has(sg, table))
 				continue;
+			if (def->copy_completed && !name_listed(*tables_to_copy, table))
+				continue;		/* only the tables copied again are copied */
 			d = SPI_getbinval(tup, done->tupdesc, 4, &isnull);
 			{
 				MemoryContext old = MemoryContextSwitchTo(outer);
@@ -322,36 +366,6 @@ copystate_prepare_resume(StreamDef *def, Binlogdata__VGtid *vgtid,
 	SPI_finish();
 	MemoryContextSwitchTo(outer);
 
-	/*
-	 * Once the stream's own copy completed, only tables marked 'copying' are
-	 * copied: an entry for any other table (one dropped while it was being
-	 * copied again) would make the shard copy every table.
-	 */
-	for (i = 0; def->copy_completed && vgtid != NULL && i < vgtid->n_shard_gtids; i++)
-	{
-		Binlogdata__ShardGtid *sg = vgtid->shard_gtids[i];
-		size_t		j;
-
-		for (j = 0; j < sg->n_table_p_ks;)
-		{
-			const char *table = sg->table_p_ks[j]->table_name;
-			ListCell   *lc;
-			bool		wanted = false;
-
-			foreach(lc, *tables_to_copy)
-				if (strcmp(lfirst(lc), table) == 0)
-					wanted = true;
-			if (wanted)
-				j++;
-			else
-			{
-				ereport(LOG,
-						(errmsg("vstream_fdw stream of server \"%s\": shard %s/%s no longer copies table \"%s\"",
-								def->server_name, sg->keyspace, sg->shard, table)));
-				entry_remove(sg, table);
-			}
-		}
-	}
 }
 
 /* ---- session tracking ---- */

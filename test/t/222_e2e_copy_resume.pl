@@ -95,6 +95,19 @@ ok($wait->(sub { sql(q{SELECT state FROM vstream_fdw.mirror WHERE source_table =
 like(sql(q{SELECT string_agg(DISTINCT phase, ',') FROM vstream_fdw.stream_status}), qr/^replicating$/,
 	'the stream replicates');
 
+# a re-copy of a large table cut by kill -9 of the worker resumes, and the
+# table is whole (and 'active') once the copy caught up
+sql("SELECT vstream_fdw.resync_table('commerce', 'sc_cr_b')");
+ok($wait->(sub { sql(q{SELECT count(*) FROM commerce.sc_cr_b}) > 20000 }, 120, 0.05),
+	're-copy of the large table under way');
+my $wpid = $vt->worker_pid($node, 'commerce');
+kill 'KILL', $wpid if $wpid;
+$vt->mysql_retry('commerce', "delete from sc_cr_b where id between 100 and 199; update sc_cr_b set v = 'during' where id = 250000");
+ok($wait->(sub { (eval { sql(q{SELECT state FROM vstream_fdw.mirror WHERE source_table = 'sc_cr_b'}) } // '') eq 'active' }, 180, 0.3),
+	'after kill -9 the re-copy resumed and completed');
+ok($vt->wait_converged($node, [ [ commerce => 'sc_cr_b' ], [ commerce => 'sc_cr_a' ] ], timeout => 120),
+	'the re-copied table equals its source');
+
 $vt->mysql('commerce', "drop table if exists sc_cr_a; drop table if exists sc_cr_b; drop table if exists sc_cr_c;");
 $node->stop;
 done_testing();
