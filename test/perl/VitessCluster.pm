@@ -158,6 +158,7 @@ sub require_topology
 	local $ENV{VT_REPLICAS} = 1;
 	local $ENV{MARIADB_BUFFER_POOL} = '64M';
 	local $ENV{VT_NO_BUILD} = 1;
+	local $ENV{VT_EXTRA_TABLETS} = $o{extra_tablets} // '';
 	delete local $ENV{$_} for qw(VTGATE_GRPC_PORT VTGATE_MYSQL_PORT VTGATE_HTTP_PORT
 	  VTCTLD_HTTP_PORT VTCTLD_GRPC_PORT VT_TABLET_HTTP_BASE VT_TABLET_GRPC_BASE VT_MYSQL_BASE);
 	IPC::Run::run([ 'bash', "$REPO/test/vitess/cluster-up.sh" ], '>', \$out, '2>', \$err,

@@ -16,7 +16,9 @@ use VitessCluster;
 use TopoTest;
 
 my $t0 = time;
-my $vt = VitessCluster->require_topology;
+# spare replicas for the second round of reparents
+my $vt = VitessCluster->require_topology(
+	extra_tablets => '202:customer:-80:replica 303:customer:80-:replica');
 my $tt = TopoTest->new($vt);
 $tt->create_source(pairs => 24);
 $vt->load_corder(200_000);
@@ -59,10 +61,7 @@ ok($vt->wait_converged($node, [ map { [ customer => $_, schema => 'cust' ] } qw(
 note('stream errors during the copy-phase reparents:' . (errors_seen() || ' none'));
 
 # ---- replication phase, under load: new replicas, then PRS 80-, ERS -80
-$vt->topo('add-tablet', 202, 'customer', '-80', 'replica');
-$vt->topo('add-tablet', 303, 'customer', '80-', 'replica');
-$vt->topo('fix-replication', 'customer/-80');
-$vt->topo('fix-replication', 'customer/80-');
+# (202 and 303 replicate from the primaries since the reparents above)
 $tt->watch_order($node, 'cust');
 my $w = $tt->start_writer;
 my $r = $tt->start_reader($node, 'cust', 14);
