@@ -43,6 +43,7 @@ static JournalState journal_state = JOURNAL_NONE;
 static MemoryContext reshard_cxt = NULL;
 static Binlogdata__Journal *switch_journal = NULL;	/* in reshard_cxt */
 static List *retire_list = NIL; /* "keyspace/shard", in reshard_cxt */
+static int64 switched_id = 0;	/* journal of the last switch */
 
 static MemoryContext
 get_reshard_cxt(void)
@@ -192,6 +193,14 @@ reshard_journal_event(int32 stream_id, const char *server_name,
 	retire_pending(slot);
 	if (j == NULL)
 		return;
+	if (j->id == switched_id)
+	{
+		/* VTGate sends each participant's journal once; be safe anyway */
+		ereport(LOG,
+				(errmsg("vstream_fdw stream of server \"%s\": resharding journal " INT64_FORMAT " from shard %s/%s again, after the switch: ignored",
+						server_name, j->id, ev->keyspace, ev->shard)));
+		return;
+	}
 	if (j->migration_type != BINLOGDATA__MIGRATION_TYPE__SHARDS)
 	{
 		/* VTGate forwards SHARDS journals only; a TABLES one is just logged */
@@ -220,10 +229,11 @@ reshard_journal_event(int32 stream_id, const char *server_name,
 	/* journals of this id received so far from its participants */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* not read-only: the snapshot must see the row just inserted */
 	if (SPI_execute_with_args("SELECT count(*) FROM vstream_fdw.reshard_journal r "
 							  "WHERE r.stream_id = $1 AND r.journal_id = $2 "
 							  "AND r.keyspace || '/' || r.shard = ANY ($6)",
-							  6, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
+							  6, argtypes, values, NULL, false, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
 		received = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 											   SPI_tuptable->tupdesc, 1, &isnull));
@@ -338,6 +348,7 @@ reshard_vgtid_event(int32 stream_id, const char *server_name,
 		retire_list = lappend(retire_list, ks_shard(j->participants[i]->keyspace,
 													j->participants[i]->shard));
 	MemoryContextSwitchTo(oldcxt);
+	switched_id = j->id;
 	switch_journal = NULL;
 	journal_state = JOURNAL_NONE;
 }
@@ -369,9 +380,11 @@ missing_shard(const char *message, char **keyspace)
 }
 
 /*
- * A complete journal of the missing shard that the checkpoint did not
- * switch to (not expected: the switch commits with the last journal), applied
- * to the checkpoint.  Runs in its own transaction; true when it switched.
+ * What the reshard history says about a shard that no longer exists (for the
+ * error's detail).  Runs in its own transaction.  Always false: a journal
+ * recorded earlier is no safe place to restart from (after ReverseTraffic
+ * and another SwitchTraffic the stream would replay the new shards from an
+ * old cut-over), so the worker never switches here.
  */
 static bool
 switch_from_recorded(int32 stream_id, const char *keyspace, const char *shard,
@@ -419,50 +432,18 @@ switch_from_recorded(int32 stream_id, const char *keyspace, const char *shard,
 							 id, (long long) received, nparts);
 		else if (done)
 			appendStringInfo(why, "The stream already switched at resharding journal " INT64_FORMAT "; the shard came back (ReverseTraffic) and was deleted again before the stream read the next journal.", id);
-		else if (!no_vgtid)
+		else
 		{
-			/* every journal is in but the checkpoint did not switch: do it */
-			Binlogdata__VGtid *old = vstream_vgtid_deserialize(DatumGetByteaPP(vgtid_d));
-			Binlogdata__VGtid *sgs = vstream_vgtid_from_json(sgs_json);
-			Binlogdata__Journal j = BINLOGDATA__JOURNAL__INIT;
-			Datum	   *elems;
-			int			n,
-						i;
-			Oid			t3[3] = {INT4OID, BYTEAOID, INT8OID};
-			Datum		v3[3];
-
-			deconstruct_array(parts, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &n);
-			j.n_participants = n;
-			j.participants = palloc(sizeof(Binlogdata__KeyspaceShard *) * Max(n, 1));
-			for (i = 0; i < n; i++)
-			{
-				char	   *s = TextDatumGetCString(elems[i]);
-				char	   *slash = strchr(s, '/');
-
-				*slash = '\0';
-				j.participants[i] = palloc(sizeof(Binlogdata__KeyspaceShard));
-				binlogdata__keyspace_shard__init(j.participants[i]);
-				j.participants[i]->keyspace = s;
-				j.participants[i]->shard = slash + 1;
-			}
-			j.n_shard_gtids = sgs->n_shard_gtids;
-			j.shard_gtids = sgs->shard_gtids;
-			v3[0] = Int32GetDatum(stream_id);
-			v3[1] = PointerGetDatum(vstream_vgtid_serialize(switched_vgtid(old, &j)));
-			v3[2] = Int64GetDatum(id);
-			MemoryContextSwitchTo(spicxt);
-			SPI_finish();
-			spi_run("UPDATE vstream_fdw.checkpoint SET vgtid = $2, updated_at = now() "
-					"WHERE stream_id = $1",
-					3, t3, v3, NULL, SPI_OK_UPDATE);
-			spi_run("UPDATE vstream_fdw.reshard_journal SET switched_at = now() "
-					"WHERE stream_id = $1 AND journal_id = $3",
-					3, t3, v3, NULL, SPI_OK_UPDATE);
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-			MemoryContextSwitchTo(outer);
-			return true;
+			/*
+			 * All journals in but no switch: cannot happen (the switch
+			 * commits with the last journal).  Not switched here: an old
+			 * journal is no safe place to restart from.
+			 */
+			appendStringInfo(why, "The stream had received every journal of resharding journal " INT64_FORMAT " but not switched.", id);
 		}
+		(void) vgtid_d;
+		(void) no_vgtid;
+		(void) sgs_json;
 		MemoryContextSwitchTo(spicxt);
 	}
 	else
@@ -476,7 +457,7 @@ switch_from_recorded(int32 stream_id, const char *keyspace, const char *shard,
 
 bool
 reshard_classify_error(int32 stream_id, const char *server_name,
-					   ErrorData *edata, bool transient)
+					   VStreamSlot *slot, ErrorData *edata, bool transient)
 {
 	char	   *keyspace = NULL;
 	char	   *shard;
@@ -488,12 +469,19 @@ reshard_classify_error(int32 stream_id, const char *server_name,
 		return transient;
 
 	initStringInfo(&why);
-	if (switch_from_recorded(stream_id, keyspace, shard, &why))
+	(void) switch_from_recorded(stream_id, keyspace, shard, &why);
+
+	/*
+	 * The live status of the keyspace's shards is over: the stream needs
+	 * resync_stream or a new start, which bring their own shards.
+	 */
+	if (slot)
 	{
-		ereport(LOG,
-				(errmsg("vstream_fdw stream of server \"%s\": shard %s/%s no longer exists; switched the checkpoint to the new shards of its recorded resharding journal",
-						server_name, keyspace, shard)));
-		return true;
+		int			i;
+
+		for (i = 0; i < slot->nshards; i++)
+			if (strcmp(slot->shards[i].keyspace, keyspace) == 0)
+				status_retire_shard(slot, keyspace, slot->shards[i].shard);
 	}
 
 	/*

@@ -1036,7 +1036,8 @@ vstream_worker_main(Datum main_arg)
 
 				transient = reshard_classify_error(stream_id,
 												   ws->apply.def ? ws->apply.def->server_name : "?",
-												   edata, error_is_transient(edata->sqlerrcode));
+												   slot, edata,
+												   error_is_transient(edata->sqlerrcode));
 				message = edata->detail
 					? psprintf("%s: %s", edata->message, edata->detail)
 					: pstrdup(edata->message ? edata->message : "unknown error");
