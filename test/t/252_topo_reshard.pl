@@ -140,7 +140,8 @@ like(slurp_file($node->logfile), qr/stopped because of an error that needs atten
 $node->safe_psql('postgres', "SELECT vstream_fdw.resync_stream('cust')");
 ok($vt->wait_replicating($node, 'cust', shards => 4, timeout => 90), 'resync copies the new shards');
 $tt->check_mirror($node, 'cust', what => 'after Complete and resync');
-is(status_shards(), join(' ', sort @new), 'stream_status shows the four new shards');
+is(status_shards(), join(' ', sort @new), 'stream_status shows the four new shards')
+  or diag($vt->status_text($node));
 
 $node->stop;
 $vt->stop_topology;
