@@ -353,6 +353,37 @@ reshard_vgtid_event(int32 stream_id, const char *server_name,
 	journal_state = JOURNAL_NONE;
 }
 
+void
+reshard_session_start(VStreamSlot *slot, const Binlogdata__VGtid *vgtid)
+{
+	int			i;
+	List	   *gone = NIL;
+	ListCell   *lc;
+
+	reset_state();
+	for (i = 0; i < slot->nshards; i++)
+	{
+		VStreamShardStatus *sh = &slot->shards[i];
+		bool		named = false;
+		size_t		k;
+
+		if (sh->phase == VSTREAM_PHASE_RETIRED)
+			continue;
+		for (k = 0; vgtid && k < vgtid->n_shard_gtids && !named; k++)
+			named = strcmp(vgtid->shard_gtids[k]->keyspace, sh->keyspace) == 0 &&
+				strcmp(vgtid->shard_gtids[k]->shard, sh->shard) == 0;
+		if (!named)
+			gone = lappend(gone, sh);
+	}
+	foreach(lc, gone)
+	{
+		VStreamShardStatus *sh = lfirst(lc);
+
+		status_retire_shard(slot, sh->keyspace, sh->shard);
+	}
+	list_free(gone);
+}
+
 /* ---- errors ---- */
 
 #define MISSING_SHARD_PREFIX "shard provided in VGTID, "

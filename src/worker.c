@@ -843,6 +843,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	MemoryContextSwitchTo(sessioncxt);
 
 	schema_init(apply);
+	reshard_session_start(ws->slot, vgtid);
 
 	/* show the saved position of every shard */
 	if (vgtid)
