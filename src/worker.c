@@ -289,7 +289,8 @@ render_lastpk(const Query__QueryResult *qr)
 static void
 set_shard_phase(WorkerSession *ws, VStreamShardStatus *sh, int phase)
 {
-	if (sh == NULL || sh->phase == phase)
+	/* a retired shard (reshard, resync) stays hidden until used again */
+	if (sh == NULL || sh->phase == phase || sh->phase == VSTREAM_PHASE_RETIRED)
 		return;
 	LWLockAcquire(status_slot_lock(ws->slot - VStreamShared->slots), LW_EXCLUSIVE);
 	sh->phase = phase;
