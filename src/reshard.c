@@ -411,15 +411,14 @@ missing_shard(const char *message, char **keyspace)
 }
 
 /*
- * What the reshard history says about a shard that no longer exists (for the
- * error's detail).  Runs in its own transaction.  Always false: a journal
- * recorded earlier is no safe place to restart from (after ReverseTraffic
- * and another SwitchTraffic the stream would replay the new shards from an
- * old cut-over), so the worker never switches here.
+ * What the reshard history says about a shard that no longer exists, for the
+ * error's detail.  Runs in its own transaction.  The worker never restarts
+ * from a journal recorded earlier: after ReverseTraffic and another
+ * SwitchTraffic that would replay the new shards from an old cut-over.
  */
-static bool
-switch_from_recorded(int32 stream_id, const char *keyspace, const char *shard,
-					 StringInfo why)
+static void
+explain_missing_shard(int32 stream_id, const char *keyspace, const char *shard,
+					  StringInfo why)
 {
 	Oid			argtypes[2] = {INT4OID, TEXTOID};
 	Datum		values[2];
@@ -432,31 +431,25 @@ switch_from_recorded(int32 stream_id, const char *keyspace, const char *shard,
 	values[1] = CStringGetTextDatum(ks_shard(keyspace, shard));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	/* the latest journal naming the shard: participants received of all */
-	if (SPI_execute_with_args("SELECT r.journal_id, r.participants, r.shard_gtids::text, "
+	/* the latest journal naming the shard, and how many participants sent it */
+	if (SPI_execute_with_args("SELECT r.journal_id, cardinality(r.participants), "
 							  "       (SELECT count(*) FROM vstream_fdw.reshard_journal x "
 							  "         WHERE x.stream_id = r.stream_id AND x.journal_id = r.journal_id "
 							  "           AND x.keyspace || '/' || x.shard = ANY (r.participants)), "
-							  "       c.vgtid, r.switched_at IS NOT NULL "
+							  "       r.switched_at IS NOT NULL "
 							  "  FROM vstream_fdw.reshard_journal r "
-							  "  JOIN vstream_fdw.checkpoint c ON c.stream_id = r.stream_id "
 							  " WHERE r.stream_id = $1 AND $2 = ANY (r.participants) "
 							  " ORDER BY r.received_at DESC LIMIT 1",
 							  2, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
 	{
-		MemoryContext spicxt = MemoryContextSwitchTo(outer);
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		bool		no_vgtid;
 		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		ArrayType  *parts = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull));
-		int			nparts = ArrayGetNItems(ARR_NDIM(parts), ARR_DIMS(parts));
-		char	   *sgs_json = SPI_getvalue(tup, desc, 3);
-		int64		received = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		Datum		vgtid_d = SPI_getbinval(tup, desc, 5, &no_vgtid);
-		bool		done = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		int32		nparts = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		int64		received = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		bool		done = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
 
 		if (received < nparts)
 			appendStringInfo(why, "The stream had received the resharding journal " INT64_FORMAT " from %lld of its %d participants before the old shards were deleted.",
@@ -464,18 +457,7 @@ switch_from_recorded(int32 stream_id, const char *keyspace, const char *shard,
 		else if (done)
 			appendStringInfo(why, "The stream already switched at resharding journal " INT64_FORMAT "; the shard came back (ReverseTraffic) and was deleted again before the stream read the next journal.", id);
 		else
-		{
-			/*
-			 * All journals in but no switch: cannot happen (the switch
-			 * commits with the last journal).  Not switched here: an old
-			 * journal is no safe place to restart from.
-			 */
 			appendStringInfo(why, "The stream had received every journal of resharding journal " INT64_FORMAT " but not switched.", id);
-		}
-		(void) vgtid_d;
-		(void) no_vgtid;
-		(void) sgs_json;
-		MemoryContextSwitchTo(spicxt);
 	}
 	else
 		appendStringInfoString(why, "The stream received no resharding journal naming this shard before the old shards were deleted.");
@@ -483,7 +465,6 @@ switch_from_recorded(int32 stream_id, const char *keyspace, const char *shard,
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(outer);
-	return false;
 }
 
 bool
@@ -500,7 +481,7 @@ reshard_classify_error(int32 stream_id, const char *server_name,
 		return transient;
 
 	initStringInfo(&why);
-	(void) switch_from_recorded(stream_id, keyspace, shard, &why);
+	explain_missing_shard(stream_id, keyspace, shard, &why);
 
 	/*
 	 * The live status of the keyspace's shards is over: the stream needs
