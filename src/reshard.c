@@ -43,6 +43,7 @@ static JournalState journal_state = JOURNAL_NONE;
 static MemoryContext reshard_cxt = NULL;
 static Binlogdata__Journal *switch_journal = NULL;	/* in reshard_cxt */
 static List *retire_list = NIL; /* "keyspace/shard", in reshard_cxt */
+static int64 switched_id = 0;	/* journal of the last switch */
 
 static MemoryContext
 get_reshard_cxt(void)
@@ -192,6 +193,14 @@ reshard_journal_event(int32 stream_id, const char *server_name,
 	retire_pending(slot);
 	if (j == NULL)
 		return;
+	if (j->id == switched_id)
+	{
+		/* VTGate sends each participant's journal once; be safe anyway */
+		ereport(LOG,
+				(errmsg("vstream_fdw stream of server \"%s\": resharding journal " INT64_FORMAT " from shard %s/%s again, after the switch: ignored",
+						server_name, j->id, ev->keyspace, ev->shard)));
+		return;
+	}
 	if (j->migration_type != BINLOGDATA__MIGRATION_TYPE__SHARDS)
 	{
 		/* VTGate forwards SHARDS journals only; a TABLES one is just logged */
@@ -220,10 +229,11 @@ reshard_journal_event(int32 stream_id, const char *server_name,
 	/* journals of this id received so far from its participants */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* not read-only: the snapshot must see the row just inserted */
 	if (SPI_execute_with_args("SELECT count(*) FROM vstream_fdw.reshard_journal r "
 							  "WHERE r.stream_id = $1 AND r.journal_id = $2 "
 							  "AND r.keyspace || '/' || r.shard = ANY ($6)",
-							  6, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
+							  6, argtypes, values, NULL, false, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
 		received = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 											   SPI_tuptable->tupdesc, 1, &isnull));
@@ -338,8 +348,40 @@ reshard_vgtid_event(int32 stream_id, const char *server_name,
 		retire_list = lappend(retire_list, ks_shard(j->participants[i]->keyspace,
 													j->participants[i]->shard));
 	MemoryContextSwitchTo(oldcxt);
+	switched_id = j->id;
 	switch_journal = NULL;
 	journal_state = JOURNAL_NONE;
+}
+
+void
+reshard_session_start(VStreamSlot *slot, const Binlogdata__VGtid *vgtid)
+{
+	int			i;
+	List	   *gone = NIL;
+	ListCell   *lc;
+
+	reset_state();
+	for (i = 0; i < slot->nshards; i++)
+	{
+		VStreamShardStatus *sh = &slot->shards[i];
+		bool		named = false;
+		size_t		k;
+
+		if (sh->phase == VSTREAM_PHASE_RETIRED)
+			continue;
+		for (k = 0; vgtid && k < vgtid->n_shard_gtids && !named; k++)
+			named = strcmp(vgtid->shard_gtids[k]->keyspace, sh->keyspace) == 0 &&
+				strcmp(vgtid->shard_gtids[k]->shard, sh->shard) == 0;
+		if (!named)
+			gone = lappend(gone, sh);
+	}
+	foreach(lc, gone)
+	{
+		VStreamShardStatus *sh = lfirst(lc);
+
+		status_retire_shard(slot, sh->keyspace, sh->shard);
+	}
+	list_free(gone);
 }
 
 /* ---- errors ---- */
@@ -369,13 +411,14 @@ missing_shard(const char *message, char **keyspace)
 }
 
 /*
- * A complete journal of the missing shard that the checkpoint did not
- * switch to (not expected: the switch commits with the last journal), applied
- * to the checkpoint.  Runs in its own transaction; true when it switched.
+ * What the reshard history says about a shard that no longer exists, for the
+ * error's detail.  Runs in its own transaction.  The worker never restarts
+ * from a journal recorded earlier: after ReverseTraffic and another
+ * SwitchTraffic that would replay the new shards from an old cut-over.
  */
-static bool
-switch_from_recorded(int32 stream_id, const char *keyspace, const char *shard,
-					 StringInfo why)
+static void
+explain_missing_shard(int32 stream_id, const char *keyspace, const char *shard,
+					  StringInfo why)
 {
 	Oid			argtypes[2] = {INT4OID, TEXTOID};
 	Datum		values[2];
@@ -388,82 +431,33 @@ switch_from_recorded(int32 stream_id, const char *keyspace, const char *shard,
 	values[1] = CStringGetTextDatum(ks_shard(keyspace, shard));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	/* the latest journal naming the shard: participants received of all */
-	if (SPI_execute_with_args("SELECT r.journal_id, r.participants, r.shard_gtids::text, "
+	/* the latest journal naming the shard, and how many participants sent it */
+	if (SPI_execute_with_args("SELECT r.journal_id, cardinality(r.participants), "
 							  "       (SELECT count(*) FROM vstream_fdw.reshard_journal x "
 							  "         WHERE x.stream_id = r.stream_id AND x.journal_id = r.journal_id "
 							  "           AND x.keyspace || '/' || x.shard = ANY (r.participants)), "
-							  "       c.vgtid, r.switched_at IS NOT NULL "
+							  "       r.switched_at IS NOT NULL "
 							  "  FROM vstream_fdw.reshard_journal r "
-							  "  JOIN vstream_fdw.checkpoint c ON c.stream_id = r.stream_id "
 							  " WHERE r.stream_id = $1 AND $2 = ANY (r.participants) "
 							  " ORDER BY r.received_at DESC LIMIT 1",
 							  2, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
 	{
-		MemoryContext spicxt = MemoryContextSwitchTo(outer);
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		bool		no_vgtid;
 		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		ArrayType  *parts = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull));
-		int			nparts = ArrayGetNItems(ARR_NDIM(parts), ARR_DIMS(parts));
-		char	   *sgs_json = SPI_getvalue(tup, desc, 3);
-		int64		received = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		Datum		vgtid_d = SPI_getbinval(tup, desc, 5, &no_vgtid);
-		bool		done = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		int32		nparts = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		int64		received = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		bool		done = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
 
 		if (received < nparts)
 			appendStringInfo(why, "The stream had received the resharding journal " INT64_FORMAT " from %lld of its %d participants before the old shards were deleted.",
 							 id, (long long) received, nparts);
 		else if (done)
 			appendStringInfo(why, "The stream already switched at resharding journal " INT64_FORMAT "; the shard came back (ReverseTraffic) and was deleted again before the stream read the next journal.", id);
-		else if (!no_vgtid)
-		{
-			/* every journal is in but the checkpoint did not switch: do it */
-			Binlogdata__VGtid *old = vstream_vgtid_deserialize(DatumGetByteaPP(vgtid_d));
-			Binlogdata__VGtid *sgs = vstream_vgtid_from_json(sgs_json);
-			Binlogdata__Journal j = BINLOGDATA__JOURNAL__INIT;
-			Datum	   *elems;
-			int			n,
-						i;
-			Oid			t3[3] = {INT4OID, BYTEAOID, INT8OID};
-			Datum		v3[3];
-
-			deconstruct_array(parts, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &n);
-			j.n_participants = n;
-			j.participants = palloc(sizeof(Binlogdata__KeyspaceShard *) * Max(n, 1));
-			for (i = 0; i < n; i++)
-			{
-				char	   *s = TextDatumGetCString(elems[i]);
-				char	   *slash = strchr(s, '/');
-
-				*slash = '\0';
-				j.participants[i] = palloc(sizeof(Binlogdata__KeyspaceShard));
-				binlogdata__keyspace_shard__init(j.participants[i]);
-				j.participants[i]->keyspace = s;
-				j.participants[i]->shard = slash + 1;
-			}
-			j.n_shard_gtids = sgs->n_shard_gtids;
-			j.shard_gtids = sgs->shard_gtids;
-			v3[0] = Int32GetDatum(stream_id);
-			v3[1] = PointerGetDatum(vstream_vgtid_serialize(switched_vgtid(old, &j)));
-			v3[2] = Int64GetDatum(id);
-			MemoryContextSwitchTo(spicxt);
-			SPI_finish();
-			spi_run("UPDATE vstream_fdw.checkpoint SET vgtid = $2, updated_at = now() "
-					"WHERE stream_id = $1",
-					3, t3, v3, NULL, SPI_OK_UPDATE);
-			spi_run("UPDATE vstream_fdw.reshard_journal SET switched_at = now() "
-					"WHERE stream_id = $1 AND journal_id = $3",
-					3, t3, v3, NULL, SPI_OK_UPDATE);
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-			MemoryContextSwitchTo(outer);
-			return true;
-		}
-		MemoryContextSwitchTo(spicxt);
+		else
+			appendStringInfo(why, "The stream had received every journal of resharding journal " INT64_FORMAT " but not switched.", id);
 	}
 	else
 		appendStringInfoString(why, "The stream received no resharding journal naming this shard before the old shards were deleted.");
@@ -471,12 +465,11 @@ switch_from_recorded(int32 stream_id, const char *keyspace, const char *shard,
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(outer);
-	return false;
 }
 
 bool
 reshard_classify_error(int32 stream_id, const char *server_name,
-					   ErrorData *edata, bool transient)
+					   VStreamSlot *slot, ErrorData *edata, bool transient)
 {
 	char	   *keyspace = NULL;
 	char	   *shard;
@@ -488,12 +481,19 @@ reshard_classify_error(int32 stream_id, const char *server_name,
 		return transient;
 
 	initStringInfo(&why);
-	if (switch_from_recorded(stream_id, keyspace, shard, &why))
+	explain_missing_shard(stream_id, keyspace, shard, &why);
+
+	/*
+	 * The live status of the keyspace's shards is over: the stream needs
+	 * resync_stream or a new start, which bring their own shards.
+	 */
+	if (slot)
 	{
-		ereport(LOG,
-				(errmsg("vstream_fdw stream of server \"%s\": shard %s/%s no longer exists; switched the checkpoint to the new shards of its recorded resharding journal",
-						server_name, keyspace, shard)));
-		return true;
+		int			i;
+
+		for (i = 0; i < slot->nshards; i++)
+			if (strcmp(slot->shards[i].keyspace, keyspace) == 0)
+				status_retire_shard(slot, keyspace, slot->shards[i].shard);
 	}
 
 	/*

@@ -47,13 +47,20 @@ extern void reshard_vgtid_event(int32 stream_id, const char *server_name,
 								MemoryContext cxt);
 
 /*
+ * A session starts from VGTID (NULL: from the start): live status entries of
+ * shards it does not name (left by a resync or a reshard) are retired.
+ */
+extern void reshard_session_start(VStreamSlot *slot, const Binlogdata__VGtid *vgtid);
+
+/*
  * Classify a session error (outside any transaction): returns whether it is
  * transient.  "shard provided in VGTID, ..., not found" (the old shards
  * were deleted by Reshard Complete before the stream switched) is not: the
- * error's detail then says what to do.  Resets the journal state of the
- * session.
+ * error's detail then says what to do, and the keyspace's shards are
+ * retired from the status slot.  Resets the journal state of the session.
  */
 extern bool reshard_classify_error(int32 stream_id, const char *server_name,
-								   ErrorData *edata, bool transient);
+								   VStreamSlot *slot, ErrorData *edata,
+								   bool transient);
 
 #endif							/* VSTREAM_RESHARD_H */

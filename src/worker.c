@@ -306,7 +306,8 @@ render_lastpk(const Query__QueryResult *qr)
 static void
 set_shard_phase(WorkerSession *ws, VStreamShardStatus *sh, int phase)
 {
-	if (sh == NULL || sh->phase == phase)
+	/* a retired shard (reshard, resync) stays hidden until used again */
+	if (sh == NULL || sh->phase == phase || sh->phase == VSTREAM_PHASE_RETIRED)
 		return;
 	LWLockAcquire(status_slot_lock(ws->slot - VStreamShared->slots), LW_EXCLUSIVE);
 	sh->phase = phase;
@@ -895,6 +896,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	schema_init(apply);
 	copystate_init(apply, vgtid);
 	copystate_set_copying(apply, copying);
+	reshard_session_start(ws->slot, vgtid);
 
 	/* show the saved position of every shard */
 	if (vgtid)
@@ -1120,7 +1122,8 @@ vstream_worker_main(Datum main_arg)
 				MemoryContextSwitchTo(errcxt);
 				transient = reshard_classify_error(stream_id,
 												   ws->apply.def ? ws->apply.def->server_name : "?",
-												   edata, error_is_transient(edata->sqlerrcode));
+												   slot, edata,
+												   error_is_transient(edata->sqlerrcode));
 				MemoryContextSwitchTo(errcxt);
 				/* names and messages from the wire may be invalid text */
 				message = text_make_valid_cstr(edata->detail

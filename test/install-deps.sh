@@ -20,6 +20,8 @@ PKGS=(
 	# does not package: the machine image provides /usr/local/go.
 	mariadb-server mariadb-client etcd-server etcd-client
 	ca-certificates curl rsync
+	# topology tests (test/vitess/topo.sh reads vtctldclient JSON)
+	jq
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -13,6 +13,8 @@
 #   VSTREAM_SKIP_VITESS=1   do not build or start the real Vitess (the
 #                           end-to-end tests are then skipped)
 #   VSTREAM_TESTS="t/0*.pl" run only some test files (relative to test/)
+#   (with Vitess, VSTREAM_TOPO=1 is set: the topology tests t/25x_*.pl each
+#   start a cluster of their own, see test/vitess/topo.sh)
 #
 set -euo pipefail
 
@@ -46,6 +48,10 @@ cluster_started=
 cleanup() {
 	if [ -n "$cluster_started" ]; then
 		bash "$WORK/test/vitess/cluster-down.sh" >/dev/null 2>&1 || true
+		# the topology tests (t/25x) start and remove their own cluster; one
+		# left by a test that died is removed here
+		VTDATAROOT=${VSTREAM_TOPO_VTDATAROOT:-/tmp/vt-topo} \
+			bash "$WORK/test/vitess/cluster-down.sh" --clean >/dev/null 2>&1 || true
 	fi
 }
 trap cleanup EXIT
@@ -57,6 +63,8 @@ if [ "${VSTREAM_SKIP_VITESS:-}" != 1 ]; then
 	cluster_started=1
 	bash "$WORK/test/vitess/cluster-up.sh"
 	export VSTREAM_VITESS_ENV=${VTDATAROOT:-/tmp/vt-vstream}/env.sh
+	# t/25x_topo_*.pl: each starts its own topology cluster and removes it
+	export VSTREAM_TOPO=1
 else
 	export VSTREAM_VITESS_ENV=/nonexistent
 fi
@@ -64,5 +72,5 @@ fi
 echo "== running the suite as $TEST_USER"
 cd "$WORK"
 runuser -u "$TEST_USER" -- env \
-	PATH="$PATH" VSTREAM_VITESS_ENV="$VSTREAM_VITESS_ENV" \
+	PATH="$PATH" VSTREAM_VITESS_ENV="$VSTREAM_VITESS_ENV" VSTREAM_TOPO="${VSTREAM_TOPO:-}" \
 	make -s prove-check ${VSTREAM_TESTS:+T="$VSTREAM_TESTS"}

@@ -144,10 +144,11 @@ sub require_topology
 	plan skip_all => 'topology tests run with VSTREAM_TOPO=1 (each starts its own cluster '
 	  . 'in ' . topology_root() . ', see test/vitess/topo.sh)'
 	  unless $ENV{VSTREAM_TOPO};
-	for my $tool (qw(mysql psql jq))
+	for my $tool (qw(mysql psql jq etcd))
 	{
-		plan skip_all => "$tool not installed"
-		  unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
+		# asked for with VSTREAM_TOPO=1: a missing tool fails, it does not skip
+		die "topology tests: $tool not installed (test/install-deps.sh)\n"
+		  unless grep { -x "$_/$tool" } split(/:/, $ENV{PATH}), '/usr/bin';
 	}
 	my $root = topology_root();
 	my ($out, $err) = ('', '');
@@ -158,6 +159,7 @@ sub require_topology
 	local $ENV{VT_REPLICAS} = 1;
 	local $ENV{MARIADB_BUFFER_POOL} = '64M';
 	local $ENV{VT_NO_BUILD} = 1;
+	local $ENV{VT_EXTRA_TABLETS} = $o{extra_tablets} // '';
 	delete local $ENV{$_} for qw(VTGATE_GRPC_PORT VTGATE_MYSQL_PORT VTGATE_HTTP_PORT
 	  VTCTLD_HTTP_PORT VTCTLD_GRPC_PORT VT_TABLET_HTTP_BASE VT_TABLET_GRPC_BASE VT_MYSQL_BASE);
 	IPC::Run::run([ 'bash', "$REPO/test/vitess/cluster-up.sh" ], '>', \$out, '2>', \$err,

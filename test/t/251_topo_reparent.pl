@@ -1,7 +1,7 @@
 # Reparents while streaming, against the topology cluster: a planned
 # reparent (PRS) and an emergency one (ERS, the primary's mariadbd killed)
-# during the copy phase, and again during replication under a write load
-# with an atomicity reader; the stream continues and the mirror equals the
+# during the copy phase, and again during replication, each under a write
+# load with an atomicity reader; the stream continues and the mirror equals the
 # source cell by cell.  On MariaDB, Vitess v0.24's PRS cannot point replicas
 # at a new primary; topo.sh then does a planned external reparent and
 # TabletExternallyReparented (see test/vitess/topo.sh).
@@ -16,7 +16,9 @@ use VitessCluster;
 use TopoTest;
 
 my $t0 = time;
-my $vt = VitessCluster->require_topology;
+# spare replicas for the second round of reparents
+my $vt = VitessCluster->require_topology(
+	extra_tablets => '202:customer:-80:replica 303:customer:80-:replica');
 my $tt = TopoTest->new($vt);
 $tt->create_source(pairs => 24);
 $vt->load_corder(200_000);
@@ -36,7 +38,8 @@ sub errors_seen
 	return join('', map { "\n  $e{$_} x $_" } sort keys %e);
 }
 
-# ---- copy phase
+# ---- copy phase, with the write load running
+my $w = $tt->start_writer;
 $node->safe_psql('postgres', "SELECT vstream_fdw.create_stream('cust')");
 ok(VitessCluster::wait_until(sub {
 			my $st = $vt->stream_status($node, 'cust');
@@ -53,25 +56,27 @@ is($vt->topo('primary', 'customer/-80') + 0, 201, 'PRS: 201 is the primary of -8
 is($vt->topo('primary', 'customer/80-') + 0, 301, 'ERS: 301 is the primary of 80-');
 ok($vt->wait_replicating($node, 'cust', shards => 2, timeout => 180),
 	'the stream finished its copy after the reparents');
+# the atomicity reader runs once the copy is done (a copy is consistent per
+# batch only)
+my $r = $tt->start_reader($node, 'cust', 4);
+$tt->finish_reader($r, 'after reparents during the copy');
+my $ws = $tt->stop_writer($w);
 ok($vt->wait_converged($node, [ map { [ customer => $_, schema => 'cust' ] } qw(corder customer acct ev) ],
 		timeout => 120),
-	'after reparents during the copy, the mirror equals the source');
+	'after reparents during the copy under load, the mirror equals the source');
 note('stream errors during the copy-phase reparents:' . (errors_seen() || ' none'));
 
 # ---- replication phase, under load: new replicas, then PRS 80-, ERS -80
-$vt->topo('add-tablet', 202, 'customer', '-80', 'replica');
-$vt->topo('add-tablet', 303, 'customer', '80-', 'replica');
-$vt->topo('fix-replication', 'customer/-80');
-$vt->topo('fix-replication', 'customer/80-');
+# (202 and 303 replicate from the primaries since the reparents above)
 $tt->watch_order($node, 'cust');
-my $w = $tt->start_writer;
-my $r = $tt->start_reader($node, 'cust', 14);
+$w = $tt->start_writer;
+$r = $tt->start_reader($node, 'cust', 14);
 sleep 2;
 $vt->topo('prs', 'customer/80-', 303);
 sleep 2;
 $vt->topo('ers', 'customer/-80', 202);
 sleep 3;
-my $ws = $tt->stop_writer($w);
+$ws = $tt->stop_writer($w);
 is($vt->topo('primary', 'customer/80-') + 0, 303, 'PRS: 303 is the primary of 80-');
 is($vt->topo('primary', 'customer/-80') + 0, 202, 'ERS: 202 is the primary of -80');
 $tt->finish_reader($r, 'PRS and ERS under load');

@@ -51,6 +51,7 @@
 #                     of customer (uids 201, 301, each with its own MariaDB
 #                     replicating from the primary) and an RDONLY tablet for
 #                     80- (uid 302) in a second cell, zone2 (see topo.sh)
+#   VT_EXTRA_TABLETS  with VT_REPLICAS=1: more tablets, uid:customer:shard:type[:cell] ...
 #   MARIADB_BUFFER_POOL  innodb_buffer_pool_size per mariadbd (default 256M)
 #   VT_READY_TIMEOUT  seconds to wait for each step (default 120)
 #
@@ -80,6 +81,9 @@ TABLETS="100:commerce:0 200:customer:-80 300:customer:80-"
 VTGATE_EXTRA=()
 if [ "${VT_REPLICAS:-}" = 1 ]; then
 	TABLETS="$TABLETS 201:customer:-80:replica 301:customer:80-:replica 302:customer:80-:rdonly:zone2"
+	# more, e.g. "202:customer:-80:replica": a tablet added to a shard that has
+	# a primary cannot start on MariaDB (see topo.sh), so they start here
+	TABLETS="$TABLETS ${VT_EXTRA_TABLETS:-}"
 	CELLS="$CELL,zone2"
 	# tablets added later (new shards of a Reshard) are seen within seconds
 	VTGATE_EXTRA=(--tablet-refresh-interval 2s)

@@ -21,7 +21,11 @@
 #   start-mysql UID                  start a killed tablet's mariadbd again
 #   add-tablet UID KS SHARD [TYPE] [CELL]
 #                                    new MariaDB + vttablet (TYPE replica|rdonly,
-#                                    default replica; CELL default zone1)
+#                                    default replica; CELL default zone1), for a
+#                                    shard without primary yet (new shards of a
+#                                    reshard); replicas of a shard that has a
+#                                    primary exit at start-up on MariaDB: start
+#                                    them with cluster-up.sh (VT_EXTRA_TABLETS)
 #   reshard-tablets                  one tablet (made primary) for each of the
 #                                    shards -40 40-80 80-c0 c0- (uids 410..440)
 #   reshard ACTION [WORKFLOW]        Reshard customer -80,80- -> -40,40-80,80-c0,c0-
@@ -151,9 +155,18 @@ reparent() {
 	if [ $rc != 0 ]; then
 		if grep -q 'invalid MySQL 5.6 SID' <<<"$out" && [ "$(primary_uid "$ksshard")" = "$uid" ]; then
 			log "$what $ksshard: promoted $uid; replicas need MariaDB replication set by hand (Vitess v24 + MariaDB)"
-		elif [ "$what" = PlannedReparentShard ] && grep -q 'invalid MySQL 5.6 SID' <<<"$out"; then
-			log "$what $ksshard: refused before the promotion (Vitess v24 + MariaDB: $(grep -o 'did not catch up in time' <<<"$out" | head -1)); external planned reparent instead"
+		elif [ "$what" = PlannedReparentShard ] && [ "$(primary_uid "$ksshard")" != "$uid" ]; then
+			# on MariaDB: "invalid MySQL 5.6 SID" (always), or a tablet whose
+			# mariadbd is down (an earlier ers) fails the pre-flight checks
+			log "$what $ksshard: refused before the promotion: $(grep -o 'desc = .*' <<<"$out" | head -c 300)"
+			log "$what $ksshard: external planned reparent instead"
 			external_reparent "$ksshard" "$uid"
+		elif [ "$what" = EmergencyReparentShard ] && [ "$(primary_uid "$ksshard")" != "$uid" ]; then
+			# e.g. a demoted MariaDB primary in the shard: Vitess waits for a
+			# file position with MASTER_GTID_WAIT ("Could not parse GTID list")
+			log "$what $ksshard: failed before the promotion: $(grep -o 'desc = .*' <<<"$out" | head -c 300)"
+			log "$what $ksshard: external emergency reparent instead"
+			external_emergency "$ksshard" "$uid"
 		else
 			echo "$out" >&2
 			die "$what $ksshard to $uid failed"
@@ -178,6 +191,19 @@ external_reparent() {
 	vtctl TabletExternallyReparented "$(alias_of "$uid")" >&2
 	wait_for "$ksshard primary $uid" test "$(primary_uid "$ksshard")" = "$uid"
 	log "$ksshard: $uid promoted at $pos (TabletExternallyReparented), $old read-only"
+}
+
+# The emergency variant: the primary is gone; the replica applies what it
+# received (relay log), stops replicating, becomes writable; Vitess is told.
+external_emergency() {
+	local ksshard=$1 uid=$2 io
+	io=$(mysql_uid "$uid" -e "SHOW SLAVE STATUS\G" | awk '$1 == "Gtid_IO_Pos:" {print $2}')
+	[ "$(mysql_uid "$uid" -e "SELECT MASTER_GTID_WAIT('$io', 30)")" = 0 ] \
+		|| die "tablet $uid did not apply its relay log up to $io"
+	mysql_uid "$uid" -e "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF"
+	vtctl TabletExternallyReparented "$(alias_of "$uid")" >&2
+	wait_for "$ksshard primary $uid" test "$(primary_uid "$ksshard")" = "$uid"
+	log "$ksshard: $uid promoted at $io (TabletExternallyReparented)"
 }
 
 kill_mysqld() {
