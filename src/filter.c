@@ -233,6 +233,27 @@ name_in(const char *name, List *names)
 	return false;
 }
 
+/* Every name of the list must be a column of the FIELD (case-insensitive). */
+static void
+check_columns_exist(Binlogdata__FieldEvent *fe, const char *table, List *names)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		bool		found = false;
+		size_t		i;
+
+		for (i = 0; i < fe->n_fields; i++)
+			if (pg_strcasecmp(fe->fields[i]->name, lfirst(lc)) == 0)
+				found = true;
+		if (!found)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("source table \"%s\" has no column \"%s\"", table, (char *) lfirst(lc))));
+	}
+}
+
 static List *
 text_array_list(ArrayType *arr)
 {
@@ -331,30 +352,8 @@ vstream_filter_rule(PG_FUNCTION_ARGS)
 		if ((include == NIL || name_in(name, include)) && !name_in(name, exclude))
 			columns = lappend(columns, pstrdup(name));
 	}
-	foreach(lc, include)
-	{
-		bool		found = false;
-
-		for (i = 0; i < fe->n_fields; i++)
-			if (pg_strcasecmp(fe->fields[i]->name, lfirst(lc)) == 0)
-				found = true;
-		if (!found)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("source table \"%s\" has no column \"%s\"", table, (char *) lfirst(lc))));
-	}
-	foreach(lc, exclude)
-	{
-		bool		found = false;
-
-		for (i = 0; i < fe->n_fields; i++)
-			if (pg_strcasecmp(fe->fields[i]->name, lfirst(lc)) == 0)
-				found = true;
-		if (!found)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("source table \"%s\" has no column \"%s\"", table, (char *) lfirst(lc))));
-	}
+	check_columns_exist(fe, table, include);
+	check_columns_exist(fe, table, exclude);
 	foreach(lc, key)
 		if (!name_in(lfirst(lc), columns))
 			ereport(ERROR,

@@ -1,7 +1,7 @@
 -- vstream_fdw install script, part 40: following source schema changes.
 --
 -- The same statements are the 0.1.0 -> 0.2.0 upgrade step (this file is
--- copied to sql/upgrade/0.1.0--0.2.0/40_schema_changes.sql), so a fresh
+-- linked from sql/upgrade/0.1.0--0.2.0/), so a fresh
 -- install and an updated database get identical objects.
 
 -- Mirror tables: which source table each one mirrors, and its state.  A

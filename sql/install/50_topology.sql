@@ -1,4 +1,5 @@
 -- vstream_fdw install script, part 50: topology changes (resharding).
+-- It is also the 0.1.0 -> 0.2.0 upgrade step (sql/upgrade/0.1.0--0.2.0/ links to it).
 
 -- Resharding journals received by each stream: one row per journal and
 -- participant (source shard of the cut-over), written in the transaction

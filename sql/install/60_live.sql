@@ -1,4 +1,5 @@
 -- vstream_fdw install script, part 60: verify() (mirror against source).
+-- It is also the 0.1.0 -> 0.2.0 upgrade step (sql/upgrade/0.1.0--0.2.0/ links to it).
 -- The parts in sql/install/ are concatenated in name order by the Makefile.
 
 CREATE FUNCTION vstream_fdw.verify(

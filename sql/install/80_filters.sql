@@ -1,7 +1,7 @@
 -- vstream_fdw install script, part 80: column and row filters of tables.
 --
 -- The same statements are the 0.1.0 -> 0.2.0 upgrade step (this file is
--- copied to sql/upgrade/0.1.0--0.2.0/80_filters.sql).
+-- linked from sql/upgrade/0.1.0--0.2.0/).
 
 CREATE TABLE vstream_fdw.table_filter (
     stream_id       integer NOT NULL

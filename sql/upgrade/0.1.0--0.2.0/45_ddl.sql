@@ -1,10 +1,1 @@
--- vstream_fdw upgrade script 0.1.0 -> 0.2.0, part 45: the DDL parser's
--- debugging function (same as sql/install/45_ddl.sql).
-
-CREATE FUNCTION vstream_fdw.parse_ddl(statement text)
-RETURNS jsonb
-AS 'MODULE_PATHNAME', 'vstream_parse_ddl'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION vstream_fdw.parse_ddl(text) IS
-'what vstream_fdw concludes from the statement of a VStream DDL event (a MySQL DDL statement): kind (create_table, drop_table, truncate_table, rename_table, alter_table, no_data_effect, or unknown with a reason), the tables, and for ALTER TABLE each clause''s action and column definition';
+../../install/45_ddl.sql
