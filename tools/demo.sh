@@ -272,6 +272,18 @@ EOF
 	wait "$load_pid" || true
 	info "load finished: $(cat "$LOGS/load.summary" 2>/dev/null || echo '?')"
 
+	step "a schema change at the source while the streams run"
+	info "ALTER TABLE corder ADD COLUMN note ... DEFAULT 'added by the demo' (through VTGate, on both shards)"
+	"${MYSQL[@]}" customer -e "alter table corder add column note varchar(32) not null default 'added by the demo'"
+	deadline=$(($(date +%s) + 30))
+	until [ "$(psql_demo -At -c "SELECT count(*) FROM customer.corder WHERE note = 'added by the demo'" 2>/dev/null)" = \
+		"$("${MYSQL[@]}" customer -e "select count(*) from corder")" ]; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then break; fi
+		sleep 0.5
+	done
+	info "the mirror followed: every existing row has the new column's default"
+	psql_demo -P pager=off -c "SELECT shard, statement, action FROM vstream_fdw.schema_history ORDER BY id" | sed 's/^/      /'
+
 	step "comparing every table, source (through VTGate) vs mirror (PostgreSQL)"
 	local ok=1
 	deadline=$(($(date +%s) + 30))
@@ -292,6 +304,7 @@ EOF
 
       psql -h 127.0.0.1 -p $PGPORT -U postgres postgres
         SELECT * FROM vstream_fdw.stream_status;
+        SELECT * FROM vstream_fdw.schema_history;
         SELECT * FROM customer.corder ORDER BY order_id DESC LIMIT 5;
         \\dt customer.*
 
