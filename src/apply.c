@@ -943,7 +943,11 @@ apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
 			delete_row(state, ar, m, rc->before, sh);
 	}
 	if (sh && inserted > 0)
+	{
 		status_count(copying ? &sh->rows_copied : &sh->rows_inserted, inserted);
+		if (copying)
+			status_count(&sh->copy_table_rows, inserted);
+	}
 }
 
 /*

@@ -101,6 +101,7 @@ init_shard(VStreamShardStatus *sh, bool atomics)
 {
 	sh->keyspace[0] = sh->shard[0] = sh->gtid[0] = '\0';
 	sh->copy_table[0] = sh->copy_lastpk[0] = '\0';
+	sh->copy_started = 0;
 	sh->phase = VSTREAM_PHASE_NONE;
 	sh->last_commit_time = sh->caught_up_to = 0;
 	if (atomics)
@@ -114,6 +115,7 @@ init_shard(VStreamShardStatus *sh, bool atomics)
 		pg_atomic_init_u64(&sh->update_missing, 0);
 		pg_atomic_init_u64(&sh->delete_missing, 0);
 		pg_atomic_init_u64(&sh->invalid_values, 0);
+		pg_atomic_init_u64(&sh->copy_table_rows, 0);
 	}
 	else
 	{
@@ -126,6 +128,7 @@ init_shard(VStreamShardStatus *sh, bool atomics)
 		pg_atomic_write_u64(&sh->update_missing, 0);
 		pg_atomic_write_u64(&sh->delete_missing, 0);
 		pg_atomic_write_u64(&sh->invalid_values, 0);
+		pg_atomic_write_u64(&sh->copy_table_rows, 0);
 	}
 }
 
@@ -362,6 +365,8 @@ status_shard(VStreamSlot *slot, const char *keyspace, const char *shard)
 	pg_atomic_write_u64(&sh->update_missing, 0);
 	pg_atomic_write_u64(&sh->delete_missing, 0);
 	pg_atomic_write_u64(&sh->invalid_values, 0);
+	pg_atomic_write_u64(&sh->copy_table_rows, 0);
+	sh->copy_started = 0;
 	LWLockRelease(status_slot_lock(slot_index(slot)));
 	return sh;
 }

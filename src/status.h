@@ -66,6 +66,8 @@ typedef struct VStreamShardStatus
 	pg_atomic_uint64 delete_missing;	/* delete of a missing row */
 	pg_atomic_uint64 invalid_values;	/* values stored as NULL by the
 										 * invalid_values 'null' policy */
+	pg_atomic_uint64 copy_table_rows;	/* rows of copy_table copied so far */
+	TimestampTz copy_started;	/* when the copy of copy_table started */
 } VStreamShardStatus;
 
 typedef struct VStreamSlot

@@ -342,6 +342,23 @@ shard_status(WorkerSession *ws, const char *keyspace, const char *shard)
 	return sh;
 }
 
+/* A shard starts copying a table (its copy FIELD): progress from zero. */
+static void
+copy_progress_start(WorkerSession *ws, ApplyMapping *m)
+{
+	VStreamShardStatus *sh = shard_status(ws, m->keyspace, m->shard);
+	int			slotno = ws->slot - VStreamShared->slots;
+
+	if (sh == NULL || strcmp(sh->copy_table, m->table) == 0)
+		return;
+	LWLockAcquire(status_slot_lock(slotno), LW_EXCLUSIVE);
+	strlcpy(sh->copy_table, m->table, sizeof(sh->copy_table));
+	sh->copy_lastpk[0] = '\0';
+	sh->copy_started = GetCurrentTimestamp();
+	pg_atomic_write_u64(&sh->copy_table_rows, 0);
+	LWLockRelease(status_slot_lock(slotno));
+}
+
 /* ---- transactions ---- */
 
 static void
@@ -411,13 +428,14 @@ position_committed(WorkerSession *ws, Binlogdata__VEvent *ev)
 	{
 		if (ws->pending_gtid)
 			strlcpy(sh->gtid, ws->pending_gtid, sizeof(sh->gtid));
-		if (ws->pending_copy_table && sh->phase == VSTREAM_PHASE_COPYING)
+		/* a table_p_ks entry: the shard copies (its copy, or a re-copy) */
+		if (ws->pending_copy_table)
 		{
 			strlcpy(sh->copy_table, ws->pending_copy_table, sizeof(sh->copy_table));
 			strlcpy(sh->copy_lastpk, ws->pending_copy_lastpk ? ws->pending_copy_lastpk : "",
 					sizeof(sh->copy_lastpk));
 		}
-		else if (ws->pending_vgtid && sh->phase == VSTREAM_PHASE_COPYING)
+		else if (ws->pending_vgtid)
 			sh->copy_table[0] = sh->copy_lastpk[0] = '\0';
 		if (ev && ev->timestamp > 0)
 		{
@@ -634,7 +652,10 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 				ApplyMapping *m = schema_field_event(&ws->apply, ev->field_event);
 
 				if (ev->timestamp == 0 && !m->skip)
+				{
 					copystate_copy_field(&ws->apply, m);
+					copy_progress_start(ws, m);
+				}
 				if (!m->skip && schema_field_needs_recopy(&ws->apply, m))
 					recopy_request(&ws->apply, m->table);
 			}
@@ -659,9 +680,9 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 							 errmsg("ROW event for table \"%s\" of shard \"%s\" without a FIELD event",
 									re->table_name, re->shard)));
 				sh = shard_status(ws, re->keyspace, re->shard);
+				/* copy batches have no timestamp (also those of a re-copy) */
 				apply_rows(&ws->apply, m, re, sh,
-						   ws->txn_copy || (ev->timestamp == 0 && sh &&
-											sh->phase == VSTREAM_PHASE_COPYING));
+						   ws->txn_copy || ev->timestamp == 0);
 				break;
 			}
 

@@ -243,10 +243,15 @@ SELECT vstream_fdw.create_stream('commerce');   -- mirrors into schema commerce
 EOF
 
 	step "waiting for the copy phase (existing rows) to finish"
-	local deadline=$(($(date +%s) + 90)) n
+	local deadline=$(($(date +%s) + 90)) n shown=0
 	while :; do
 		n=$(psql_demo -At -c "SELECT count(*) FROM vstream_fdw.stream_status WHERE phase = 'replicating' AND keyspace IS NOT NULL" 2>/dev/null || echo 0)
 		[ "$n" -ge 3 ] && break
+		# large tables: how far each shard got (vstream_fdw.copy_progress)
+		if [ $shown = 0 ] && [ "$(psql_demo -At -c "SELECT count(*) FROM vstream_fdw.copy_progress" 2>/dev/null || echo 0)" != 0 ]; then
+			psql_demo -P pager=off -c "SELECT server, shard, table_name, tuples_processed, tuples_total, percent, eta FROM vstream_fdw.copy_progress" | sed 's/^/    /'
+			shown=1
+		fi
 		if [ "$(date +%s)" -ge "$deadline" ]; then
 			show_status
 			die "the streams did not finish copying in 90 s (see $LOGS/postgresql.log)"

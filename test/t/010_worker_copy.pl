@@ -118,6 +118,9 @@ like($node->safe_psql('postgres', q{SELECT worker_pid FROM vstream_fdw.stream_st
 # the worker; it resumes from the checkpoint.
 my $pid = worker_pid();
 ok($pid, 'worker runs');
+# the worker commits asynchronously: make its last commits durable first,
+# so that the resume below starts from the replication position
+$node->safe_psql('postgres', 'CHECKPOINT');
 kill 'KILL', $pid;
 ok($node->poll_query_until('postgres',
 	qq{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'vstream_fdw worker' AND pid <> $pid}),

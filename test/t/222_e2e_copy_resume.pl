@@ -98,6 +98,20 @@ like(sql(q{SELECT string_agg(DISTINCT phase, ',') FROM vstream_fdw.stream_status
 # a re-copy of a large table cut by kill -9 of the worker resumes, and the
 # table is whole (and 'active') once the copy caught up
 sql("SELECT vstream_fdw.resync_table('commerce', 'sc_cr_b')");
+# copy_progress while it copies: rows, the source's estimate, percent, ETA
+my $progress = q{SELECT concat_ws('|', table_name, tuples_processed, tuples_total, percent, rows_per_second, eta IS NOT NULL, relid)
+	FROM vstream_fdw.copy_progress WHERE table_name = 'sc_cr_b'};
+my ($p1, $p2) = ('', '');
+ok($wait->(sub { $p1 = sql($progress); $p1 =~ /^sc_cr_b\|[1-9]/ }, 60, 0.02), "copy_progress shows the copy ($p1)");
+ok($wait->(sub { $p2 = sql($progress); my @a = split /\|/, $p1; my @b = split /\|/, $p2;
+		@b > 1 && $b[1] > $a[1] }, 60, 0.02), "and its progress ($p2)");
+{
+	my (undef, $done, $total, $pct, $rate, $has_eta, $relid) = split /\|/, $p2;
+	cmp_ok($total, '>', 100_000, "copy_progress: the source's estimate ($total rows; 300,000 at the source)");
+	ok($pct > 0 && $pct <= 100, "copy_progress: percent ($pct)");
+	ok($rate > 0, "copy_progress: rows per second ($rate)");
+	is($relid, 'commerce.sc_cr_b', 'copy_progress: the mirror');
+}
 ok($wait->(sub { sql(q{SELECT count(*) FROM commerce.sc_cr_b}) > 20000 }, 120, 0.05),
 	're-copy of the large table under way');
 my $wpid = $vt->worker_pid($node, 'commerce');
@@ -107,6 +121,7 @@ ok($wait->(sub { (eval { sql(q{SELECT state FROM vstream_fdw.mirror WHERE source
 	'after kill -9 the re-copy resumed and completed');
 ok($vt->wait_converged($node, [ [ commerce => 'sc_cr_b' ], [ commerce => 'sc_cr_a' ] ], timeout => 120),
 	'the re-copied table equals its source');
+is(sql(q{SELECT count(*) FROM vstream_fdw.copy_progress}), '0', 'copy_progress is empty once every copy completed');
 
 $vt->mysql('commerce', "drop table if exists sc_cr_a; drop table if exists sc_cr_b; drop table if exists sc_cr_c;");
 $node->stop;
