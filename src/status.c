@@ -102,6 +102,7 @@ init_shard(VStreamShardStatus *sh, bool atomics)
 	sh->keyspace[0] = sh->shard[0] = sh->gtid[0] = '\0';
 	sh->copy_table[0] = sh->copy_lastpk[0] = '\0';
 	sh->copy_started = 0;
+	sh->copy_activity = 0;
 	sh->phase = VSTREAM_PHASE_NONE;
 	sh->last_commit_time = sh->caught_up_to = 0;
 	if (atomics)
@@ -367,6 +368,7 @@ status_shard(VStreamSlot *slot, const char *keyspace, const char *shard)
 	pg_atomic_write_u64(&sh->invalid_values, 0);
 	pg_atomic_write_u64(&sh->copy_table_rows, 0);
 	sh->copy_started = 0;
+	sh->copy_activity = 0;
 	LWLockRelease(status_slot_lock(slot_index(slot)));
 	return sh;
 }

@@ -68,6 +68,8 @@ typedef struct VStreamShardStatus
 										 * invalid_values 'null' policy */
 	pg_atomic_uint64 copy_table_rows;	/* rows of copy_table copied so far */
 	TimestampTz copy_started;	/* when the copy of copy_table started */
+	TimestampTz copy_activity;	/* last copy event of the shard (worker's
+								 * own bookkeeping, see worker.c) */
 } VStreamShardStatus;
 
 typedef struct VStreamSlot

@@ -349,7 +349,10 @@ copy_progress_start(WorkerSession *ws, ApplyMapping *m)
 	VStreamShardStatus *sh = shard_status(ws, m->keyspace, m->shard);
 	int			slotno = ws->slot - VStreamShared->slots;
 
-	if (sh == NULL || strcmp(sh->copy_table, m->table) == 0)
+	if (sh == NULL)
+		return;
+	sh->copy_activity = ws->received_at;
+	if (strcmp(sh->copy_table, m->table) == 0)
 		return;
 	LWLockAcquire(status_slot_lock(slotno), LW_EXCLUSIVE);
 	strlcpy(sh->copy_table, m->table, sizeof(sh->copy_table));
@@ -563,6 +566,13 @@ handle_vgtid(WorkerSession *ws, Binlogdata__VEvent *ev)
 		}
 	}
 	copystate_vgtid(&ws->apply, ev->vgtid, ev->keyspace, ev->shard);
+	if (mine && mine->n_table_p_ks > 0)
+	{
+		VStreamShardStatus *sh = shard_status(ws, mine->keyspace, mine->shard);
+
+		if (sh)
+			sh->copy_activity = ws->received_at;
+	}
 	ws->nshards = 0;
 	for (i = 0; i < ev->vgtid->n_shard_gtids; i++)
 		if (ev->keyspace == NULL ||
@@ -683,6 +693,8 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 				/* copy batches have no timestamp (also those of a re-copy) */
 				apply_rows(&ws->apply, m, re, sh,
 						   ws->txn_copy || ev->timestamp == 0);
+				if (ev->timestamp == 0 && sh)
+					sh->copy_activity = ws->received_at;
 				break;
 			}
 
@@ -839,6 +851,48 @@ stream_still_wanted(int32 stream_id, const char *server_name)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return wanted;
+}
+
+/*
+ * A shard whose copy phase VTGate resumed by itself (its own retry after a
+ * reparent or a tablet restart) from a position saved between two tables
+ * replicates without copying the remaining tables and never sends
+ * COPY_COMPLETED (semantics §4): the worker sees a shard still "copying"
+ * that streams current changes and no copy event.  A copy between two
+ * tables only catches up to the current position before it starts the next
+ * table, so a shard caught up and without a copy event for
+ * COPY_STALL_SECONDS is in that state: reconnecting lets the worker resume
+ * its copy with the completed tables named (copystate.c).
+ */
+#define COPY_STALL_SECONDS 30
+
+static bool
+copy_stalled(WorkerSession *ws)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			i;
+
+	if (ws->copy_completed)
+		return false;
+	for (i = 0; i < ws->slot->nshards; i++)
+	{
+		VStreamShardStatus *sh = &ws->slot->shards[i];
+
+		if (sh->phase != VSTREAM_PHASE_COPYING || sh->copy_table[0] != '\0' ||
+			sh->copy_activity == 0 || sh->caught_up_to == 0)
+			continue;
+		if (TimestampDifferenceExceeds(sh->copy_activity, now, COPY_STALL_SECONDS * 1000) &&
+			!TimestampDifferenceExceeds(sh->caught_up_to, now, 10 * 1000))
+		{
+			ereport(LOG,
+					(errmsg("vstream_fdw stream of server \"%s\": shard %s/%s streams current changes but its copy phase did not complete; reconnecting to resume its copy",
+							ws->apply.def->server_name, sh->keyspace, sh->shard),
+					 errdetail("VTGate resumed the shard from a position saved between two tables, which skips the tables not copied yet.")));
+			sh->copy_activity = now;
+			return true;
+		}
+	}
+	return false;
 }
 
 /*
@@ -1024,6 +1078,8 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 		}
 		MemoryContextSwitchTo(apply->msgcxt);
 		MemoryContextReset(apply->msgcxt);
+		if (!apply->in_txn && !apply->restart_session && copy_stalled(ws))
+			apply->restart_session = true;
 		if (apply->restart_session && !apply->in_txn)
 		{
 			/* a schema change needs a new request (tables to copy, filter) */
