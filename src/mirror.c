@@ -663,6 +663,23 @@ mirror_try_retype(StreamDef *def, MirrorTable *mt, const char *column,
 								 qcol, mt->table_name, pgtype));
 }
 
+/* Do two lists of names hold the same names in the same order? */
+bool
+mirror_same_names(List *a, List *b)
+{
+	ListCell   *la;
+	ListCell   *lb;
+
+	if (list_length(a) != list_length(b))
+		return false;
+	forboth(la, a, lb, b)
+	{
+		if (strcmp(lfirst(la), lfirst(lb)) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* The mirror's primary-key columns (mirror column names, in key order). */
 List *
 mirror_primary_key(StreamDef *def, MirrorTable *mt)

@@ -118,6 +118,7 @@ extern void mirror_retype_column(StreamDef *def, MirrorTable *mt,
 extern bool mirror_try_retype(StreamDef *def, MirrorTable *mt,
 							  const char *column, const char *pgtype);
 extern bool mirror_set_primary_key(StreamDef *def, MirrorTable *mt, List *columns);
+extern bool mirror_same_names(List *a, List *b);
 extern List *mirror_primary_key(StreamDef *def, MirrorTable *mt);
 extern void mirror_truncate(StreamDef *def, MirrorTable *mt);
 extern bool mirror_is_empty(StreamDef *def, MirrorTable *mt);

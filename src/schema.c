@@ -458,7 +458,6 @@ reconcile_columns(ApplyState *state, ApplyMapping *m, MirrorTable *mt,
 	int			i;
 	List	   *drop = NIL;
 	ListCell   *lc;
-	ListCell   *lc2;
 
 	for (i = 0; i < m->nfields; i++)
 	{
@@ -574,13 +573,7 @@ reconcile_columns(ApplyState *state, ApplyMapping *m, MirrorTable *mt,
 			if (mc && mc->column)
 				want = lappend(want, mc->column);
 		}
-		same = list_length(want) == list_length(have);
-		if (same)
-		{
-			forboth(lc, want, lc2, have)
-				if (strcmp(lfirst(lc), lfirst(lc2)) != 0)
-				same = false;
-		}
+		same = mirror_same_names(want, have);
 		if (!same && want != NIL)
 		{
 			apply_close_rels(state);

@@ -63,6 +63,7 @@
 #include "filter.h"
 #include "mirror.h"
 #include "schema_change.h"
+#include "textsafe.h"
 
 #define MYSQL_CHARSET_BINARY 63
 #define MYSQL_CHARSET_UTF8MB4 45
@@ -81,28 +82,6 @@ in_filter(ApplyState *state, const char *table)
 		if (strcmp(lfirst(lc), table) == 0)
 			return true;
 	return false;
-}
-
-/* Text safe to store: invalid UTF-8 bytes become \xNN. */
-static char *
-safe_text(const char *s)
-{
-	StringInfoData buf;
-	const unsigned char *p;
-
-	if (s == NULL)
-		return NULL;
-	if (pg_verifymbstr(s, strlen(s), true))
-		return pstrdup(s);
-	initStringInfo(&buf);
-	for (p = (const unsigned char *) s; *p; p++)
-	{
-		if (*p < 0x80)
-			appendStringInfoChar(&buf, *p);
-		else
-			appendStringInfo(&buf, "\\x%02x", *p);
-	}
-	return buf.data;
 }
 
 /*
@@ -533,7 +512,6 @@ alter_table(ApplyState *state, DdlStatement *st, StringInfo actions,
 			List	   *want = NIL;
 			List	   *have = mirror_primary_key(state->def, mt);
 			bool		same;
-			ListCell   *lc2;
 
 			foreach(lc, pk_added)
 			{
@@ -542,13 +520,7 @@ alter_table(ApplyState *state, DdlStatement *st, StringInfo actions,
 				want = lappend(want, mc && mc->column ? mc->column :
 							   mirror_pg_name(lfirst(lc)));
 			}
-			same = list_length(want) == list_length(have);
-			if (same)
-			{
-				forboth(lc, want, lc2, have)
-					if (strcmp(lfirst(lc), lfirst(lc2)) != 0)
-					same = false;
-			}
+			same = mirror_same_names(want, have);
 			if (same)
 				append_action(actions, "primary key already changed");
 			else
@@ -731,13 +703,13 @@ schema_ddl_event(ApplyState *state, const char *keyspace, const char *shard,
 	}
 
 	mirror_record_history(state->stream_id, keyspace, shard, position,
-						  table ? safe_text(table) : NULL, safe_text(statement),
-						  safe_text(actions.data));
+						  table ? text_make_valid_cstr(table) : NULL, text_make_valid_cstr(statement),
+						  text_make_valid_cstr(actions.data));
 	ereport(LOG,
 			(errmsg("vstream_fdw stream of server \"%s\": DDL on shard %s/%s: %s",
 					state->def->server_name, keyspace ? keyspace : "",
-					shard ? shard : "", safe_text(statement)),
-			 errdetail("Mirror: %s", safe_text(actions.data))));
+					shard ? shard : "", text_make_valid_cstr(statement)),
+			 errdetail("Mirror: %s", text_make_valid_cstr(actions.data))));
 }
 
 /*
@@ -764,7 +736,6 @@ schema_field_needs_recopy(ApplyState *state, ApplyMapping *m)
 	foreach(lc, mt->columns)
 	{
 		MirrorColumn *mc = lfirst(lc);
-		ListCell   *lc2;
 		bool		sent = false;
 		int			i;
 
@@ -777,7 +748,6 @@ schema_field_needs_recopy(ApplyState *state, ApplyMapping *m)
 			if (other && other->column && strcmp(other->column, mc->column) == 0)
 				sent = true;
 		}
-		(void) lc2;
 		if (!sent)
 		{
 			ereport(LOG,

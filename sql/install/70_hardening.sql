@@ -1,5 +1,6 @@
 -- vstream_fdw install script, part 70: hardening (issue 12).  The history of
 -- stream errors, and the guard on vstream_fdw.stream.owner.
+-- It is also an 0.1.0 -> 0.2.0 upgrade step (sql/upgrade/0.1.0--0.2.0/71_hardening.sql links to it).
 
 -- Recent errors of each stream (the last 100), written by a trigger when the
 -- worker records an error in vstream_fdw.stream, so that a user can tell
