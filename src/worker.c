@@ -1078,6 +1078,8 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 		}
 		MemoryContextSwitchTo(apply->msgcxt);
 		MemoryContextReset(apply->msgcxt);
+		/* the error context must not point into the reset message */
+		ws->cur_event = ws->cur_table = ws->cur_shard = NULL;
 		if (!apply->in_txn && !apply->restart_session && copy_stalled(ws))
 			apply->restart_session = true;
 		if (apply->restart_session && !apply->in_txn)
