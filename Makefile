@@ -49,6 +49,9 @@ src/proto/%.pb-c.c src/proto/%.pb-c.h: proto/%.proto
 
 $(OBJS): $(PROTO_H) $(wildcard src/*.h)
 
+# The library checks the catalog's version against the control file's.
+src/worker.o: $(EXTENSION).control
+
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) $(EXTENSION).control
 	cat $(INSTALL_PARTS) > $@
 

@@ -52,15 +52,15 @@ sql(qq{
 
 # the new library waits for the catalog it needs
 ok($node->poll_query_until('postgres',
-		q{SELECT last_error LIKE 'extension vstream_fdw is at version 0.1.0 but its library is version 0.2.0%' FROM vstream_fdw.stream}),
+		q{SELECT last_error LIKE 'extension vstream_fdw is at version 0.1.0 but its library is version 0.3.0%' FROM vstream_fdw.stream}),
 	'with the 0.1.0 catalog the worker waits, saying why');
 is(sql(q{SELECT state FROM vstream_fdw.stream}), 'copying', 'the wait is not a fatal error');
 like(slurp_file($node->logfile), qr/HINT:  Run ALTER EXTENSION vstream_fdw UPDATE in database "postgres"/,
 	'the log says what to run');
 
 sql(q{ALTER EXTENSION vstream_fdw UPDATE});
-is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'vstream_fdw'}), '0.2.0',
-	'updated to 0.2.0');
+is(sql(q{SELECT extversion FROM pg_extension WHERE extname = 'vstream_fdw'}), '0.3.0',
+	'updated to 0.3.0 (through 0.2.0)');
 is(sql(q{SELECT source_table || '/' || state FROM vstream_fdw.mirror}), 'customer/active',
 	'the 0.1.0 mirror row got its source table');
 
@@ -118,20 +118,29 @@ SELECT string_agg(line, E'\n' ORDER BY line) FROM (
   SELECT 'config ' || (SELECT string_agg(cfg::regclass::text, ',' ORDER BY cfg::regclass::text)
                          FROM pg_extension e, unnest(e.extconfig) cfg WHERE e.extname = 'vstream_fdw')
 ) s};
-my $updated = sql($describe);
 my $fresh = sql($describe, 'fresh');
 ok(length($fresh) > 1000, 'fresh install described');
-if ($updated eq $fresh)
+
+# The same comparison from 0.2.0 (as it shipped) updated directly.
+sql('CREATE DATABASE from020');
+sql(q{CREATE EXTENSION vstream_fdw VERSION '0.2.0'}, 'from020');
+sql(q{ALTER EXTENSION vstream_fdw UPDATE}, 'from020');
+
+foreach my $db ('postgres', 'from020')
 {
-	pass('the updated extension equals a fresh install');
-}
-else
-{
-	my %f = map { $_ => 1 } split /\n/, $fresh;
-	my %u = map { $_ => 1 } split /\n/, $updated;
-	diag("only after update:\n" . join("\n", grep { !$f{$_} } sort keys %u)
-		  . "\nonly in a fresh install:\n" . join("\n", grep { !$u{$_} } sort keys %f));
-	fail('the updated extension equals a fresh install');
+	my $updated = sql($describe, $db);
+	if ($updated eq $fresh)
+	{
+		pass("the extension updated in database $db equals a fresh install");
+	}
+	else
+	{
+		my %f = map { $_ => 1 } split /\n/, $fresh;
+		my %u = map { $_ => 1 } split /\n/, $updated;
+		diag("only after update:\n" . join("\n", grep { !$f{$_} } sort keys %u)
+			  . "\nonly in a fresh install:\n" . join("\n", grep { !$u{$_} } sort keys %f));
+		fail("the extension updated in database $db equals a fresh install");
+	}
 }
 
 $sim->stop;

@@ -1,1 +1,0 @@
-../../install/40_schema_changes.sql

@@ -1,1 +1,0 @@
-../../install/45_ddl.sql

@@ -1,1 +1,0 @@
-../../install/50_topology.sql

@@ -1,1 +1,0 @@
-../../install/60_live.sql

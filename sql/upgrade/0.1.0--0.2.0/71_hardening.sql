@@ -1,1 +1,0 @@
-../../install/70_hardening.sql

@@ -1,1 +1,0 @@
-../../install/80_filters.sql

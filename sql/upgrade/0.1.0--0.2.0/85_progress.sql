@@ -1,1 +1,0 @@
-../../install/85_progress.sql
