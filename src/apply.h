@@ -145,6 +145,8 @@ typedef struct ApplyState
 	List	   *strict_field_shards;	/* shards that sent a DDL statement
 										 * this stream did not recognise */
 	struct CopyTracker *copy;	/* per-shard copy progress (copystate.c) */
+	HTAB	   *deferred_indexes;	/* primary keys built after the copy
+									 * (copyindex.c) */
 } ApplyState;
 
 /* What a FIELD's column type means for the mirror column (schema.c). */

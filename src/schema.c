@@ -57,6 +57,7 @@
 
 #include "apply.h"
 #include "convert.h"
+#include "copyindex.h"
 #include "copystate.h"
 #include "live.h"
 #include "mirror.h"
@@ -695,6 +696,8 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 				 errhint("Disable row-level security on mirror tables, or let the stream run as a role that bypasses it.")));
 
 	m->pkindex = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(m->pkindex))
+		m->pkindex = copyindex_pkindex(state, rel);
 	if (!OidIsValid(m->pkindex))
 		m->pkindex = RelationGetReplicaIndex(rel);
 	if (!OidIsValid(m->pkindex))

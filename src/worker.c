@@ -66,6 +66,7 @@
 
 #include "apply.h"
 #include "checkpoint.h"
+#include "copyindex.h"
 #include "copystate.h"
 #include "filter.h"
 #include "reshard.h"
@@ -203,6 +204,7 @@ worker_init(void)
 							NULL, NULL, NULL);
 
 	status_define_gucs();
+	copyindex_define_gucs();
 
 	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
 		return;
@@ -500,6 +502,7 @@ static void
 commit_txn(WorkerSession *ws, Binlogdata__VEvent *ev)
 {
 	write_position(ws);
+	copyindex_finish_ended(&ws->apply);
 	apply_commit(&ws->apply);
 	copystate_end_txn(&ws->apply, true);
 	position_committed(ws, ev);
@@ -604,6 +607,7 @@ handle_copy_completed(WorkerSession *ws, Binlogdata__VEvent *ev)
 				(errmsg("vstream_fdw stream of server \"%s\": shard %s/%s completed its copy phase",
 						ws->apply.def->server_name, ev->keyspace, ev->shard)));
 		copystate_shard_completed(&ws->apply, ev->keyspace, ev->shard);
+		copyindex_shard_completed(&ws->apply, ev->keyspace, ev->shard);
 		if (sh == NULL)
 			return;
 		old = MemoryContextSwitchTo(ws->apply.sessioncxt);
@@ -664,6 +668,7 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 				if (ev->timestamp == 0 && !m->skip)
 				{
 					copystate_copy_field(&ws->apply, m);
+					copyindex_copy_field(&ws->apply, m);
 					copy_progress_start(ws, m);
 				}
 				if (!m->skip && schema_field_needs_recopy(&ws->apply, m))
@@ -691,6 +696,8 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 									re->table_name, re->shard)));
 				sh = shard_status(ws, re->keyspace, re->shard);
 				/* copy batches have no timestamp (also those of a re-copy) */
+				copyindex_before_rows(&ws->apply, m, re,
+									  ws->txn_copy || ev->timestamp == 0);
 				apply_rows(&ws->apply, m, re, sh,
 						   ws->txn_copy || ev->timestamp == 0);
 				if (ev->timestamp == 0 && sh)
@@ -712,6 +719,7 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 		case BINLOGDATA__VEVENT_TYPE__DDL:
 			/* the mirror follows in the transaction of the DDL's position */
 			ensure_txn(ws, ev);
+			copyindex_finish_all(&ws->apply);
 			schema_ddl_event(&ws->apply, ev->keyspace, ev->shard,
 							 ws->pending_gtid, ev->statement,
 							 Max(ws->nshards, 1));
@@ -952,6 +960,8 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	apply->def = def;
 	apply->opts = options_get_server_by_name(def->server_name, GetUserId());
 	checkpoint_open(&apply->checkpoint, stream_id);
+	MemoryContextSwitchTo(sessioncxt);
+	copyindex_session_start(apply);
 	MemoryContextSwitchTo(sessioncxt);
 	ws->copy_completed = def->copy_completed;
 	if (def->vgtid)
