@@ -164,7 +164,14 @@ get_rel(ApplyState *state, ApplyMapping *m)
 	TupleDesc	desc;
 	int			natts;
 
-	ar = hash_search(state->rels, &m->relid, HASH_ENTER, &found);
+	/* consecutive events of one table: no hash lookup */
+	if (state->last_rel != NULL && state->last_rel->relid == m->relid)
+	{
+		ar = state->last_rel;
+		found = true;
+	}
+	else
+		ar = hash_search(state->rels, &m->relid, HASH_ENTER, &found);
 	if (found)
 	{
 		ar->estate->es_output_cid = GetCurrentCommandId(true);
@@ -912,6 +919,7 @@ apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
 	 * with a row layout it was not built for.
 	 */
 	if (m->valid && OidIsValid(m->relid) &&
+		(state->last_rel == NULL || state->last_rel->relid != m->relid) &&
 		hash_search(state->rels, &m->relid, HASH_FIND, NULL) == NULL)
 		LockRelationOid(m->relid, RowExclusiveLock);
 	if (!m->valid)

@@ -358,9 +358,6 @@ copyindex_before_rows(ApplyState *state, ApplyMapping *m,
 
 	if (state->deferred_indexes == NULL || !OidIsValid(m->relid))
 		return;
-	d = hash_search(state->deferred_indexes, &m->relid, HASH_FIND, NULL);
-	if (d == NULL)
-		return;
 	if (copying)
 	{
 		/* copied rows are inserts; anything else needs the key */
@@ -370,7 +367,9 @@ copyindex_before_rows(ApplyState *state, ApplyMapping *m,
 		if (i == ev->n_row_changes)
 			return;
 	}
-	finish(state, d);
+	d = hash_search(state->deferred_indexes, &m->relid, HASH_FIND, NULL);
+	if (d != NULL)
+		finish(state, d);
 }
 
 void

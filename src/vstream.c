@@ -347,7 +347,14 @@ vstream_open(const VStreamServerOptions *opts, const VStreamRequestSpec *spec,
 static void
 check_name(const char *what, const char *name, const char *authority)
 {
-	if (name == NULL || name[0] == '\0')
+	const unsigned char *p = (const unsigned char *) name;
+
+	if (name == NULL)
+		return;
+	/* names are ASCII almost always: verify only the others */
+	while (*p != '\0' && *p < 0x80)
+		p++;
+	if (*p == '\0')
 		return;
 	if (!pg_verify_mbstr(PG_UTF8, name, strlen(name), true))
 		ereport(ERROR,
