@@ -66,6 +66,7 @@ typedef struct ApplyMapping
 	int			npk;
 	int		   *pk_fields;		/* field indexes of the primary key */
 	Oid			pkindex;
+	struct ShapeMapping *shape; /* mirror options (shape.c); NULL: none */
 	/* scratch for vstream_decode_row */
 	const char **cell_values;
 	int		   *cell_lengths;
@@ -145,6 +146,10 @@ typedef struct ApplyState
 	List	   *strict_field_shards;	/* shards that sent a DDL statement
 										 * this stream did not recognise */
 	struct CopyTracker *copy;	/* per-shard copy progress (copystate.c) */
+
+	/* mirror options (shape.c) */
+	struct ShapeTxn *shape_txn; /* values of the open source transaction */
+	bool		row_copying;	/* the ROW event being applied is a copy batch */
 } ApplyState;
 
 /* What a FIELD's column type means for the mirror column (schema.c). */
