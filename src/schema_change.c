@@ -63,6 +63,7 @@
 #include "filter.h"
 #include "mirror.h"
 #include "schema_change.h"
+#include "shape.h"
 #include "textsafe.h"
 
 #define MYSQL_CHARSET_BINARY 63
@@ -678,6 +679,13 @@ schema_ddl_event(ApplyState *state, const char *keyspace, const char *shard,
 
 				if (!mt->exists)
 					append_action(&actions, "none (no mirror yet)");
+				else if (nshards <= 1 && state->def->soft_delete)
+				{
+					/* soft deletes: every row was deleted at the source */
+					apply_close_rels(state);
+					append_action(&actions, "%lld rows marked deleted (soft_delete)",
+								  (long long) shape_mark_all_deleted(state, mt));
+				}
 				else if (nshards <= 1)
 				{
 					apply_close_rels(state);

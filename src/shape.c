@@ -35,6 +35,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -151,6 +152,38 @@ shape_ensure_columns(ApplyState *state, MirrorTable *mt, Oid relid)
 																mt->table_name),
 									 quote_identifier(shape_columns[c].name),
 									 shape_columns[c].sqltype));
+}
+
+/*
+ * TRUNCATE at the source (unsharded keyspace) under soft_delete: every row
+ * of the mirror is marked deleted at the time the TRUNCATE is applied (a
+ * DDL event carries no row and the worker applies it with its own
+ * position); rows already marked keep their time.  Returns how many.
+ */
+uint64
+shape_mark_all_deleted(ApplyState *state, MirrorTable *mt)
+{
+	Oid			relid = mirror_relid(state->def, mt);
+	uint64		n;
+
+	if (!OidIsValid(relid))
+		return 0;
+	shape_ensure_columns(state, mt, relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(psprintf("UPDATE %s SET %s = true, %s = now() WHERE NOT %s",
+							 quote_qualified_identifier(state->def->target_schema,
+														mt->table_name),
+							 quote_identifier(shape_columns[SHAPE_DELETED].name),
+							 quote_identifier(shape_columns[SHAPE_DELETED_AT].name),
+							 quote_identifier(shape_columns[SHAPE_DELETED].name)),
+					false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not mark the rows of mirror table \"%s\" deleted",
+			 mt->table_name);
+	n = SPI_processed;
+	SPI_finish();
+	CommandCounterIncrement();
+	return n;
 }
 
 /*

@@ -77,6 +77,9 @@ extern const char *shape_column_name(ShapeColumn c);
 extern void shape_ensure_columns(ApplyState *state, MirrorTable *mt, Oid relid);
 extern void shape_resolve(ApplyState *state, ApplyMapping *m, TupleDesc desc);
 
+/* schema_change.c: a TRUNCATE at the source under soft_delete */
+extern uint64 shape_mark_all_deleted(ApplyState *state, MirrorTable *mt);
+
 /* worker.c: the values of the open source transaction */
 extern bool shape_txn_needed(ApplyState *state);
 extern void shape_set_txn(ApplyState *state, const char *gtid,

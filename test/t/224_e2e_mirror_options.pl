@@ -28,6 +28,7 @@ my $wait = \&VitessCluster::wait_until;
 
 sub cleanup
 {
+	$vt->mysql('commerce', "drop table if exists shp_u;");
 	$vt->mysql('customer', "drop table if exists shp_t;");
 	$vt->mysql_run('customer', "alter vschema on customer.shp_t drop vindex hash;\n");
 }
@@ -123,5 +124,28 @@ is(sql(q{SELECT detail FROM vstream_fdw.verify('customer', recheck_timeout => '2
 	'identical', 'verify(): identical');
 
 sql(q{SELECT vstream_fdw.drop_stream('customer', drop_tables => true)});
+
+# TRUNCATE at the source (unsharded keyspace) under soft_delete: every row
+# is marked deleted; an insert afterwards revives its key
+$vt->mysql('commerce', q{create table shp_u (id int primary key, v varchar(10));
+insert into shp_u values (1, 'a'), (2, 'b'), (3, 'c');});
+$vt->create_server($node, 'commerce');
+sql(q{SELECT vstream_fdw.create_stream('commerce', ARRAY['shp_u'], 'shpc', soft_delete => true)});
+ok($vt->wait_replicating($node, 'commerce', shards => 1, timeout => 120)
+	  && $wait->(sub { sql('SELECT count(*) FROM shpc.shp_u') == 3 }, 60, 0.3), 'commerce: copied');
+is(sql(q{SELECT count(*) FROM pg_attribute WHERE attrelid = 'shpc.shp_u'::regclass AND attname LIKE '\_vstream\_%'}),
+	'2', 'soft_delete alone: two columns, no metadata');
+$vt->mysql('commerce', q{truncate table shp_u});
+$vt->mysql('commerce', q{insert into shp_u values (2, 'b2')});
+ok($wait->(sub { sql(q{SELECT count(*) FROM shpc.shp_u WHERE id = 2 AND v = 'b2'}) == 1 }, 60, 0.3),
+	'insert after TRUNCATE replicated');
+is(sql(q{SELECT string_agg(id || ':' || v || ':' || _vstream_deleted || ':' || (_vstream_deleted_at IS NOT NULL), ',' ORDER BY id)
+	FROM shpc.shp_u}), '1:a:true:true,2:b2:false:false,3:c:true:true',
+	'TRUNCATE marked every row deleted; the new insert revived its key');
+like(sql(q{SELECT action FROM vstream_fdw.schema_history WHERE statement ILIKE 'truncate%' ORDER BY id DESC LIMIT 1}),
+	qr/3 rows marked deleted/, 'schema_history says so');
+is(sql(q{SELECT detail FROM vstream_fdw.verify('commerce', recheck_timeout => '20 seconds') WHERE kind = 'summary'}),
+	'identical', 'verify(): identical (marked rows are not compared)');
+sql(q{SELECT vstream_fdw.drop_stream('commerce', drop_tables => true)});
 cleanup();
 done_testing();
