@@ -216,7 +216,7 @@ shape_resolve(ApplyState *state, ApplyMapping *m, TupleDesc desc)
 					 errmsg("mirror table \"%s.%s\" has no column \"%s\" of type %s",
 							state->def->target_schema, m->mirror_table,
 							shape_columns[c].name, format_type_be(shape_columns[c].typid)),
-					 errhint("The column belongs to the mirror options of the stream; set them again with vstream_fdw.set_stream_options().")));
+					 errhint("The column belongs to the mirror options of the stream: give it back its type, or turn the option off and on again with vstream_fdw.set_stream_options().")));
 		sm->att[c] = att;
 	}
 	sm->keyspace = CStringGetTextDatum(m->keyspace ? m->keyspace : "");

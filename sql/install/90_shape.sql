@@ -14,7 +14,17 @@ COMMENT ON COLUMN vstream_fdw.stream.metadata_columns IS
 COMMENT ON COLUMN vstream_fdw.stream.soft_delete IS
 'mirror option: a delete at the source marks the mirror row (_vstream_deleted, _vstream_deleted_at) instead of removing it; an insert of the key revives it; set with create_stream or set_stream_options';
 
--- create_stream() takes the mirror options.
+-- create_stream() takes the mirror options.  The privileges granted on the
+-- old function (an update from 0.2.0) are granted on the new one.
+SELECT pg_catalog.set_config('vstream_fdw_upgrade.create_stream_grants',
+       coalesce((SELECT string_agg(pg_catalog.format('%s', CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                                  ELSE pg_catalog.quote_ident(r.rolname) END), ',')
+                   FROM pg_catalog.pg_proc p,
+                        LATERAL pg_catalog.aclexplode(p.proacl) a
+                        LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+                  WHERE p.oid = 'vstream_fdw.create_stream(name, text[], name, text)'::pg_catalog.regprocedure
+                    AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner), ''),
+       true);
 DROP FUNCTION vstream_fdw.create_stream(name, text[], name, text);
 
 CREATE FUNCTION vstream_fdw.create_stream(
@@ -99,6 +109,16 @@ COMMENT ON FUNCTION vstream_fdw.create_stream(name, text[], name, text, boolean,
 'creates and starts a stream mirroring the keyspace of a vstream_fdw server: tables (NULL = all), target_schema (NULL = the server name), start = ''copy'' (copy then replicate), ''current'' (changes from now on) or a VGTID in JSON; mirror options metadata_columns and soft_delete (see set_stream_options); returns the stream id';
 
 REVOKE ALL ON FUNCTION vstream_fdw.create_stream(name, text[], name, text, boolean, boolean) FROM PUBLIC;
+DO $$
+DECLARE
+    grantees text := pg_catalog.current_setting('vstream_fdw_upgrade.create_stream_grants', true);
+BEGIN
+    IF grantees <> '' THEN
+        EXECUTE 'GRANT EXECUTE ON FUNCTION vstream_fdw.create_stream(name, text[], name, text, boolean, boolean) TO '
+                || grantees;
+    END IF;
+END
+$$;
 
 -- The columns of the mirror options, and what turning an option on or off
 -- does to the existing mirrors of a stream.
