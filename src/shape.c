@@ -37,6 +37,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -184,6 +185,42 @@ shape_mark_all_deleted(ApplyState *state, MirrorTable *mt)
 	SPI_finish();
 	CommandCounterIncrement();
 	return n;
+}
+
+/*
+ * A table is copied again (its mirror is about to be truncated): say how
+ * many rows marked deleted under soft_delete go with it.  A re-copy keeps
+ * nothing (see the README: the reconcile of a re-copied table relies on an
+ * empty mirror).
+ */
+void
+shape_note_recopy(StreamDef *def, MirrorTable *mt)
+{
+	Oid			relid = mirror_relid(def, mt);
+	int64		n = 0;
+
+	if (!def->soft_delete || !OidIsValid(relid) ||
+		get_attnum(relid, VSTREAM_DELETED_COLUMN) == InvalidAttrNumber)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(psprintf("SELECT count(*) FROM %s WHERE %s",
+							 quote_qualified_identifier(def->target_schema, mt->table_name),
+							 quote_identifier(VSTREAM_DELETED_COLUMN)),
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			n = DatumGetInt64(d);
+	}
+	SPI_finish();
+	if (n > 0)
+		ereport(WARNING,
+				(errmsg("mirror table \"%s.%s\" is copied again: its " INT64_FORMAT " rows marked deleted (soft_delete) are removed",
+						def->target_schema, mt->table_name, n),
+				 errhint("A copy holds what the source has now; keep the marked rows elsewhere first if they are needed.")));
 }
 
 /*

@@ -80,6 +80,9 @@ extern void shape_resolve(ApplyState *state, ApplyMapping *m, TupleDesc desc);
 /* schema_change.c: a TRUNCATE at the source under soft_delete */
 extern uint64 shape_mark_all_deleted(ApplyState *state, MirrorTable *mt);
 
+/* copystate.c: a table copied again loses its marked rows */
+extern void shape_note_recopy(StreamDef *def, MirrorTable *mt);
+
 /* worker.c: the values of the open source transaction */
 extern bool shape_txn_needed(ApplyState *state);
 extern void shape_set_txn(ApplyState *state, const char *gtid,

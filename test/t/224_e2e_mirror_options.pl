@@ -146,6 +146,13 @@ like(sql(q{SELECT action FROM vstream_fdw.schema_history WHERE statement ILIKE '
 	qr/3 rows marked deleted/, 'schema_history says so');
 is(sql(q{SELECT detail FROM vstream_fdw.verify('commerce', recheck_timeout => '20 seconds') WHERE kind = 'summary'}),
 	'identical', 'verify(): identical (marked rows are not compared)');
+# a re-copy holds what the source has now: the marked rows go, with a warning
+my ($rc, $o, $err) = $node->psql('postgres', q{SELECT vstream_fdw.resync_table('commerce', 'shp_u')});
+like($err, qr/WARNING:.*"shpc\.shp_u" is copied again: its 2 rows marked deleted \(soft_delete\) are removed/,
+	'resync_table warns about the marked rows it removes');
+ok($wait->(sub { sql(q{SELECT state FROM vstream_fdw.mirror WHERE table_name = 'shp_u'}) eq 'active' }, 60, 0.3)
+	  && sql(q{SELECT string_agg(id || ':' || _vstream_deleted, ',') FROM shpc.shp_u}) eq '2:false',
+	'after the re-copy: the source rows only');
 sql(q{SELECT vstream_fdw.drop_stream('commerce', drop_tables => true)});
 cleanup();
 done_testing();
