@@ -10,6 +10,7 @@
 #     that GTID and its commit time;
 #   * deletes mark rows, an insert of a deleted key revives it, updates
 #     carry the new transaction's metadata;
+#   * a source ADD COLUMN appends the column, the stream's own columns stay;
 #   * verify() is "identical" with metadata columns and soft-deleted rows;
 #   * turning soft_delete off removes the marked rows at once.
 use strict;
@@ -106,6 +107,18 @@ is($rshard, '-80', 'direct insert: shard');
 like($rgtid, qr/^MariaDB\/(.*,)?\Q$gtid\E(,.*)?$/, "direct insert: _vstream_gtid $rgtid holds the transaction's GTID $gtid");
 cmp_ok(abs($rtime - $when), '<=', 2, "direct insert: commit time $rtime = the source's time $when (±2 s)");
 
+# source DDL while the options are on: the mirror follows, the stream's own
+# columns stay as they are
+$vt->mysql('customer', q{alter table shp_t add column extra int not null default 7});
+$vt->mysql_retry('customer', q{insert into shp_t (id, v, extra) values (23, 'v23', 8)});
+ok($wait->(sub { sql(q{SELECT count(*) FROM shp.shp_t WHERE id = 23}) == 1 }, 60, 0.3), 'row after ADD COLUMN replicated');
+is(sql(q{SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute
+	WHERE attrelid = 'shp.shp_t'::regclass AND attnum > 0 AND NOT attisdropped}),
+	"id,v,$srccol,ts,_vstream_keyspace,_vstream_shard,_vstream_commit_time,_vstream_gtid,_vstream_applied_at,_vstream_deleted,_vstream_deleted_at,extra",
+	'ADD COLUMN appended the source column; the stream\'s columns untouched');
+is(sql(q{SELECT string_agg(id || ':' || extra || ':' || (_vstream_gtid IS NOT NULL), ',' ORDER BY id) FROM shp.shp_t WHERE id IN (4, 23)}),
+	'4:7:false,23:8:true', 'existing rows got the default, the new row its value and metadata');
+
 # verify(): metadata columns and marked rows are not differences
 is(sql(q{SELECT detail FROM vstream_fdw.verify('customer', recheck_timeout => '20 seconds') WHERE kind = 'summary'}),
 	'identical', 'verify(): identical with metadata columns and a soft-deleted row');
@@ -113,7 +126,7 @@ is(sql(q{SELECT detail FROM vstream_fdw.verify('customer', recheck_timeout => '2
 # soft deletes off: the marked row leaves at once, nothing is copied again
 is(sql(q{SELECT vstream_fdw.set_stream_options('customer', soft_delete => false)}),
 	'{"soft_delete": false, "metadata_columns": true}', 'soft_delete turned off');
-is(sql(q{SELECT count(*) FILTER (WHERE id = 3) || '/' || count(*) FROM shp.shp_t}), '0/22',
+is(sql(q{SELECT count(*) FILTER (WHERE id = 3) || '/' || count(*) FROM shp.shp_t}), '0/23',
 	'the row deleted at the source is gone');
 ok($vt->wait_replicating($node, 'customer', shards => 2, timeout => 60), 'stream replicating again');
 $vt->mysql('customer', q{delete from shp_t where id = 21});
