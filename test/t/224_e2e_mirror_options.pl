@@ -12,7 +12,9 @@
 #     carry the new transaction's metadata;
 #   * a source ADD COLUMN appends the column, the stream's own columns stay;
 #   * verify() is "identical" with metadata columns and soft-deleted rows;
-#   * turning soft_delete off removes the marked rows at once.
+#   * turning soft_delete off removes the marked rows at once;
+#   * TRUNCATE in an unsharded keyspace marks every row, an insert revives
+#     its key; resync_table() removes the marked rows with a warning.
 use strict;
 use warnings;
 
