@@ -64,6 +64,7 @@
 #include "storage/lmgr.h"
 
 #include "apply.h"
+#include "shape.h"
 #include "vstream.h"
 #include "worker.h"
 
@@ -732,6 +733,8 @@ insert_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 	TupleTableSlot *slot;
 
 	fill_slot(ar, m, row, cols, ar->scratch, NULL, false);
+	if (m->shape)
+		shape_fill(state, m, ar->scratch, false);
 
 	if (ar->simple)
 	{
@@ -838,6 +841,8 @@ update_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 
 	/* columns missing from a partial after image keep their values */
 	fill_slot(ar, m, after, cols, ar->newslot, ar->localslot, false);
+	if (m->shape)
+		shape_fill(state, m, ar->newslot, false);
 	ExecMaterializeSlot(ar->newslot);
 	if (key_changed(ar, ar->localslot, ar->newslot))
 	{
@@ -870,6 +875,33 @@ update_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 	ResetPerTupleExprContext(ar->estate);
 }
 
+/*
+ * Soft delete (stream option soft_delete): the found row (ar->localslot)
+ * is kept, marked deleted, with the deleting transaction's metadata.
+ */
+static void
+soft_delete_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m)
+{
+	TupleTableSlot *slot = ar->newslot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+	EPQState	epq;
+
+	slot_getallattrs(ar->localslot);
+	ExecClearTuple(slot);
+	memcpy(slot->tts_values, ar->localslot->tts_values, sizeof(Datum) * natts);
+	memcpy(slot->tts_isnull, ar->localslot->tts_isnull, sizeof(bool) * natts);
+	ExecStoreVirtualTuple(slot);
+	shape_fill(state, m, slot, true);
+	ExecMaterializeSlot(slot);
+#if PG_VERSION_NUM >= 160000
+	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1, NIL);
+#else
+	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1);
+#endif
+	ExecSimpleRelationUpdate(ar->rri, ar->estate, &epq, ar->localslot, slot);
+	EvalPlanQualEnd(&epq);
+}
+
 static void
 delete_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 		   const Query__Row *before, VStreamShardStatus *sh)
@@ -880,6 +912,15 @@ delete_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 	{
 		if (sh)
 			status_count(&sh->delete_missing, 1);
+		ResetPerTupleExprContext(ar->estate);
+		return;
+	}
+	if (m->shape && m->shape->soft_delete)
+	{
+		soft_delete_row(state, ar, m);
+		state->cid_used = true;
+		if (sh)
+			status_count(&sh->rows_deleted, 1);
 		ResetPerTupleExprContext(ar->estate);
 		return;
 	}
@@ -911,6 +952,7 @@ apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
 	Assert(state->in_txn);
 	if (m->skip && m->valid)
 		return;
+	state->row_copying = copying;
 
 	/*
 	 * Lock the mirror before trusting the mapping: taking the lock processes
@@ -1019,6 +1061,7 @@ apply_commit(ApplyState *state)
 	CommitTransactionCommand();
 	state->in_txn = false;
 	checkpoint_committed(&state->checkpoint);
+	shape_end_txn(state);
 	MemoryContextSwitchTo(state->msgcxt);
 	MemoryContextReset(state->txncxt);
 	pgstat_report_stat(false);
@@ -1032,6 +1075,7 @@ apply_abort(ApplyState *state)
 	if (state->rels)
 		forget_rels(state);
 	checkpoint_aborted(&state->checkpoint);
+	shape_end_txn(state);
 	MemoryContextReset(state->txncxt);
 	schema_invalidate_all(state);
 }

@@ -66,6 +66,7 @@ typedef struct ApplyMapping
 	int			npk;
 	int		   *pk_fields;		/* field indexes of the primary key */
 	Oid			pkindex;
+	struct ShapeMapping *shape; /* mirror options (shape.c); NULL: none */
 	/* scratch for vstream_decode_row */
 	const char **cell_values;
 	int		   *cell_lengths;
@@ -147,6 +148,10 @@ typedef struct ApplyState
 	struct CopyTracker *copy;	/* per-shard copy progress (copystate.c) */
 	HTAB	   *deferred_indexes;	/* primary keys built after the copy
 									 * (copyindex.c) */
+
+	/* mirror options (shape.c) */
+	struct ShapeTxn *shape_txn; /* values of the open source transaction */
+	bool		row_copying;	/* the ROW event being applied is a copy batch */
 } ApplyState;
 
 /* What a FIELD's column type means for the mirror column (schema.c). */

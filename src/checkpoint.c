@@ -94,7 +94,8 @@ checkpoint_load_stream(int32 stream_id)
 
 	if (SPI_execute_with_args("SELECT s.server_name::text, s.target_schema::text, "
 							  "s.tables, s.start, s.enabled, s.state, c.vgtid, "
-							  "coalesce(c.copy_completed, false) "
+							  "coalesce(c.copy_completed, false), "
+							  "s.metadata_columns, s.soft_delete "
 							  "FROM vstream_fdw.stream s "
 							  "LEFT JOIN vstream_fdw.checkpoint c ON c.stream_id = s.id "
 							  "WHERE s.id = $1",
@@ -136,6 +137,8 @@ checkpoint_load_stream(int32 stream_id)
 		if (!isnull)
 			def->vgtid = DatumGetByteaPCopy(d);
 		def->copy_completed = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+		def->metadata_columns = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+		def->soft_delete = DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull));
 		MemoryContextSwitchTo(old);
 
 		if (SPI_execute_with_args("SELECT keyspace || '/' || shard "

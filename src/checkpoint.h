@@ -33,6 +33,8 @@ typedef struct StreamDef
 	bytea	   *vgtid;			/* NULL = none yet */
 	bool		copy_completed;
 	List	   *copied_shards;	/* "keyspace/shard" of COPY_COMPLETED shards */
+	bool		metadata_columns;	/* mirror options (shape.c) */
+	bool		soft_delete;
 } StreamDef;
 
 /* The worker's handle on its checkpoint row. */

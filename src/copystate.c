@@ -33,6 +33,7 @@
 
 #include "copystate.h"
 #include "mirror.h"
+#include "shape.h"
 #include "vstream.h"
 
 /* The last table_p_ks entry of a table on a shard. */
@@ -719,6 +720,7 @@ start_recopy(StreamDef *def, const char *source_table)
 
 	if (mt->exists)
 	{
+		shape_note_recopy(def, mt);
 		mirror_truncate(def, mt);
 		mirror_set_state(def->id, mt, MIRROR_COPYING);
 	}

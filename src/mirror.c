@@ -69,6 +69,27 @@ mirror_is_internal_table(const char *name)
 	return false;
 }
 
+/*
+ * The mirror column name of a source column: mirror_pg_name(), except that
+ * a source name starting with the reserved prefix of the stream's own
+ * columns (VSTREAM_RESERVED_PREFIX, see shape.h) always gets the hash
+ * suffix, so it can never take the name of a metadata or soft-delete
+ * column.  The name is recorded in mirror_column like a shortened one.
+ */
+char *
+mirror_column_pg_name(const char *source)
+{
+	int			len = strlen(source);
+	int			cut;
+
+	if (pg_strncasecmp(source, VSTREAM_RESERVED_PREFIX,
+					   strlen(VSTREAM_RESERVED_PREFIX)) != 0)
+		return mirror_pg_name(source);
+	cut = pg_mbcliplen(source, len, Min(len, NAMEDATALEN - 1 - 9));
+	return psprintf("%.*s_%08x", cut, source,
+					hash_bytes((const unsigned char *) source, len));
+}
+
 char *
 mirror_pg_name(const char *source)
 {
@@ -475,7 +496,7 @@ mirror_create(StreamDef *def, MirrorTable *mt, const char *keyspace,
 	for (i = 0; i < nfields; i++)
 	{
 		Query__Field *f = fields[i];
-		char	   *col = mirror_pg_name(f->name);
+		char	   *col = mirror_column_pg_name(f->name);
 		ListCell   *lc;
 		bool		dup = false;
 
@@ -530,7 +551,7 @@ bool
 mirror_add_column(StreamDef *def, MirrorTable *mt, const char *source,
 				  const char *pgtype, const char *default_literal)
 {
-	char	   *col = mirror_pg_name(source);
+	char	   *col = mirror_column_pg_name(source);
 	const char *qname = quote_qualified_identifier(def->target_schema, mt->table_name);
 	bool		ok = true;
 
@@ -580,7 +601,7 @@ mirror_rename_column(StreamDef *def, MirrorTable *mt, const char *old_source,
 {
 	MirrorColumn *mc = mirror_find_column(mt, old_source);
 	MirrorColumn *target = mirror_find_column(mt, new_source);
-	char	   *newcol = mirror_pg_name(new_source);
+	char	   *newcol = mirror_column_pg_name(new_source);
 	char	   *oldcol;
 
 	if (mc == NULL || mc->column == NULL)

@@ -71,6 +71,14 @@ extern bool mirror_is_internal_table(const char *source_table);
 /* The PostgreSQL name for a source name (table or column); palloc'd. */
 extern char *mirror_pg_name(const char *source_name);
 
+/* The prefix of the columns a stream adds to its mirrors (shape.c). */
+#define VSTREAM_RESERVED_PREFIX "_vstream_"
+/* The soft-delete flag column (stream option soft_delete). */
+#define VSTREAM_DELETED_COLUMN VSTREAM_RESERVED_PREFIX "deleted"
+
+/* The mirror column name of a source column (never a reserved one). */
+extern char *mirror_column_pg_name(const char *source_name);
+
 /* Session cache. */
 extern void mirror_cache_init(MemoryContext cxt);
 extern void mirror_cache_reset(void);

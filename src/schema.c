@@ -61,6 +61,7 @@
 #include "copystate.h"
 #include "live.h"
 #include "mirror.h"
+#include "shape.h"
 #include "vstream.h"
 
 static ApplyState *callback_state = NULL;
@@ -472,7 +473,7 @@ reconcile_columns(ApplyState *state, ApplyMapping *m, MirrorTable *mt,
 			continue;			/* dropped at the source */
 		if (mc == NULL || mc->column == NULL)
 		{
-			char	   *pgname = mirror_pg_name(f->name);
+			char	   *pgname = mirror_column_pg_name(f->name);
 
 			if (find_attribute(desc, pgname) != 0)
 			{
@@ -545,7 +546,7 @@ reconcile_columns(ApplyState *state, ApplyMapping *m, MirrorTable *mt,
 				continue;
 			for (i = 0; i < m->nfields; i++)
 				if (pg_strcasecmp(m->fields[i]->name, mc->source) == 0 ||
-					strcmp(mirror_pg_name(m->fields[i]->name), mc->column) == 0)
+					strcmp(mirror_column_pg_name(m->fields[i]->name), mc->column) == 0)
 					sent = true;
 			if (!sent)
 				drop = lappend(drop, pstrdup(mc->source));
@@ -677,6 +678,7 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 		}
 	}
 
+	shape_ensure_columns(state, mt, relid);
 	rel = table_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
@@ -773,6 +775,7 @@ schema_prepare(ApplyState *state, ApplyMapping *m)
 	m->ccxt.table = m->table;
 	m->ccxt.position = NULL;
 	m->ccxt.policy = state->opts->invalid_values;
+	shape_resolve(state, m, desc);
 	MemoryContextSwitchTo(old);
 
 	table_close(rel, NoLock);

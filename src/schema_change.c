@@ -63,6 +63,7 @@
 #include "filter.h"
 #include "mirror.h"
 #include "schema_change.h"
+#include "shape.h"
 #include "textsafe.h"
 
 #define MYSQL_CHARSET_BINARY 63
@@ -333,15 +334,15 @@ add_column(ApplyState *state, MirrorTable *mt, const DdlColumn *c,
 	if (!known)
 	{
 		append_action(actions, "added column %s (existing rows' values need a new copy)",
-					  mirror_pg_name(c->name));
+					  mirror_column_pg_name(c->name));
 		*recopy = true;
 	}
 	else if (value)
 		append_action(actions, "added column %s %s default %s",
-					  mirror_pg_name(c->name), convert_pg_type_sql(f),
+					  mirror_column_pg_name(c->name), convert_pg_type_sql(f),
 					  quote_literal_cstr(value));
 	else
-		append_action(actions, "added column %s %s", mirror_pg_name(c->name),
+		append_action(actions, "added column %s %s", mirror_column_pg_name(c->name),
 					  convert_pg_type_sql(f));
 }
 
@@ -445,7 +446,7 @@ alter_table(ApplyState *state, DdlStatement *st, StringInfo actions,
 						apply_close_rels(state);
 						if (mirror_rename_column(state->def, mt, a->name, newname))
 							append_action(actions, "renamed column %s to %s",
-										  a->name, mirror_pg_name(newname));
+										  a->name, mirror_column_pg_name(newname));
 						else
 							append_action(actions, "column %s already renamed to %s",
 										  a->name, newname);
@@ -518,7 +519,7 @@ alter_table(ApplyState *state, DdlStatement *st, StringInfo actions,
 				MirrorColumn *mc = mirror_find_column(mt, lfirst(lc));
 
 				want = lappend(want, mc && mc->column ? mc->column :
-							   mirror_pg_name(lfirst(lc)));
+							   mirror_column_pg_name(lfirst(lc)));
 			}
 			same = mirror_same_names(want, have);
 			if (same)
@@ -678,6 +679,13 @@ schema_ddl_event(ApplyState *state, const char *keyspace, const char *shard,
 
 				if (!mt->exists)
 					append_action(&actions, "none (no mirror yet)");
+				else if (nshards <= 1 && state->def->soft_delete)
+				{
+					/* soft deletes: every row was deleted at the source */
+					apply_close_rels(state);
+					append_action(&actions, "%lld rows marked deleted (soft_delete)",
+								  (long long) shape_mark_all_deleted(state, mt));
+				}
 				else if (nshards <= 1)
 				{
 					apply_close_rels(state);

@@ -67,6 +67,7 @@
 
 #include "convert.h"
 #include "deparse.h"
+#include "mirror.h"
 #include "mysql_conn.h"
 #include "options.h"
 
@@ -120,6 +121,7 @@ typedef struct VerifyTable
 	char	   *select_sql;		/* source SELECT of the columns */
 	SPIPlanPtr	lookup;			/* batch lookup in the mirror */
 	SPIPlanPtr	exists;			/* key existence in the mirror */
+	bool		soft_delete;	/* rows marked deleted are not compared */
 	/* bitmap of matched ctids */
 	BlockNumber nblocks;
 	uint8	   *seen;
@@ -357,6 +359,16 @@ table_prepare(VerifyState *vs, VerifyTable *t, char **why)
 		Oid			outf;
 		bool		isvarlena;
 
+		/* the stream's own columns (metadata, soft delete) */
+		if (i >= t->npk &&
+			strncmp(NameStr(att->attname), VSTREAM_RESERVED_PREFIX,
+					strlen(VSTREAM_RESERVED_PREFIX)) == 0)
+		{
+			if (strcmp(NameStr(att->attname), VSTREAM_DELETED_COLUMN) == 0 &&
+				att->atttypid == BOOLOID)
+				t->soft_delete = true;
+			continue;
+		}
 		for (j = 0; j < (int) nfields; j++)
 		{
 			if (strcmp(fields[j].name, NameStr(att->attname)) == 0)
@@ -446,6 +458,8 @@ table_prepare(VerifyState *vs, VerifyTable *t, char **why)
 		appendStringInfo(&q, "%sm.%s = u.%s", i ? " AND " : "",
 						 quote_identifier(t->cols[i].name),
 						 quote_identifier(t->cols[i].name));
+	if (t->soft_delete)
+		appendStringInfo(&q, " AND NOT m.%s", quote_identifier(VSTREAM_DELETED_COLUMN));
 	t->lookup = SPI_prepare(q.data, t->ncols, argtypes);
 	if (t->lookup == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
@@ -465,6 +479,8 @@ table_prepare(VerifyState *vs, VerifyTable *t, char **why)
 		appendStringInfo(&q, "%sm.%s = u.%s", i ? " AND " : "",
 						 quote_identifier(t->cols[i].name),
 						 quote_identifier(t->cols[i].name));
+	if (t->soft_delete)
+		appendStringInfo(&q, " AND NOT m.%s", quote_identifier(VSTREAM_DELETED_COLUMN));
 	t->exists = SPI_prepare(q.data, t->npk, argtypes);
 	if (t->exists == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
@@ -633,6 +649,8 @@ compare_table(VerifyState *vs, VerifyTable *t)
 			appendStringInfo(&q, ", %s", quote_identifier(t->cols[i].name));
 		appendStringInfo(&q, " FROM %s",
 						 quote_qualified_identifier(t->schema, t->name));
+		if (t->soft_delete)
+			appendStringInfo(&q, " WHERE NOT %s", quote_identifier(VSTREAM_DELETED_COLUMN));
 		portal = SPI_cursor_open_with_args(NULL, q.data, 0, NULL, NULL, NULL,
 										   false, 0);
 	}

@@ -71,6 +71,7 @@
 #include "filter.h"
 #include "reshard.h"
 #include "schema_change.h"
+#include "shape.h"
 #include "status.h"
 #include "textsafe.h"
 #include "vstream.h"
@@ -123,6 +124,8 @@ typedef struct WorkerSession
 	int			nshards;		/* shards of the keyspace in the last VGTID */
 
 	TimestampTz received_at;	/* local time of the current response */
+	Vtgate__VStreamResponse *cur_resp;	/* being handled */
+	size_t		cur_index;		/* of the event being handled */
 	uint64		commits;		/* PostgreSQL commits of this session */
 
 	/* for the error context */
@@ -539,6 +542,56 @@ abort_txn(WorkerSession *ws)
 
 /* ---- events ---- */
 
+/*
+ * The metadata of the open source transaction (mirror options, shape.c),
+ * once per transaction, at its first replicated ROW event: VTGate sends a
+ * transaction in one response (it groups a shard's events up to COMMIT;
+ * the worker asks for no chunking), so its VGTID and COMMIT events follow
+ * in this response.  The shard's GTID position in that VGTID and the
+ * COMMIT's timestamp are the same whenever the transaction is applied
+ * again (after a crash).  A transaction cut across responses (not sent so
+ * by VTGate) gets a NULL GTID and its ROW event's timestamp.
+ */
+static void
+txn_metadata(WorkerSession *ws, Binlogdata__VEvent *row)
+{
+	Vtgate__VStreamResponse *resp = ws->cur_resp;
+	const char *gtid = NULL;
+	int64		commit_seconds = row->timestamp;
+	size_t		j;
+
+	for (j = ws->cur_index + 1; resp != NULL && j < resp->n_events; j++)
+	{
+		Binlogdata__VEvent *ev = resp->events[j];
+
+		if (ev->type == BINLOGDATA__VEVENT_TYPE__VGTID && ev->vgtid != NULL)
+		{
+			size_t		k;
+
+			for (k = 0; k < ev->vgtid->n_shard_gtids; k++)
+			{
+				Binlogdata__ShardGtid *sg = ev->vgtid->shard_gtids[k];
+
+				if (sg->shard && row->shard && strcmp(sg->shard, row->shard) == 0 &&
+					(row->keyspace == NULL || sg->keyspace == NULL ||
+					 strcmp(sg->keyspace, row->keyspace) == 0))
+					gtid = sg->gtid;
+			}
+		}
+		else if (ev->type == BINLOGDATA__VEVENT_TYPE__COMMIT)
+		{
+			if (ev->timestamp > 0)
+				commit_seconds = ev->timestamp;
+			break;
+		}
+		else if (ev->type == BINLOGDATA__VEVENT_TYPE__BEGIN ||
+				 ev->type == BINLOGDATA__VEVENT_TYPE__DDL ||
+				 ev->type == BINLOGDATA__VEVENT_TYPE__ROLLBACK)
+			break;
+	}
+	shape_set_txn(&ws->apply, gtid, commit_seconds);
+}
+
 static void
 handle_vgtid(WorkerSession *ws, Binlogdata__VEvent *ev)
 {
@@ -695,6 +748,9 @@ handle_event(WorkerSession *ws, Binlogdata__VEvent *ev)
 							 errmsg("ROW event for table \"%s\" of shard \"%s\" without a FIELD event",
 									re->table_name, re->shard)));
 				sh = shard_status(ws, re->keyspace, re->shard);
+				if (!ws->txn_copy && ev->timestamp != 0 &&
+					shape_txn_needed(&ws->apply))
+					txn_metadata(ws, ev);
 				/* copy batches have no timestamp (also those of a re-copy) */
 				copyindex_before_rows(&ws->apply, m, re,
 									  ws->txn_copy || ev->timestamp == 0);
@@ -1079,9 +1135,11 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 			pgstat_report_activity(STATE_RUNNING, "applying changes from VTGate");
 			busy = true;
 		}
+		ws->cur_resp = resp;
 		for (i = 0; i < resp->n_events; i++)
 		{
 			MemoryContextSwitchTo(apply->msgcxt);
+			ws->cur_index = i;
 			handle_event(ws, resp->events[i]);
 			if (apply->restart_session && !apply->in_txn)
 				break;

@@ -20,6 +20,7 @@
 #
 # Environment: BENCH_COPY_ROWS (default 1000000), BENCH_TXNS (200000),
 # BENCH_REPEAT (5: runs of each benchmark), BENCH_ONLY (abcde: which to run),
+# BENCH_MIRROR_OPTIONS (1: (a) and (b) with metadata columns and soft deletes),
 # BENCH_FSYNC (on), VSTREAM_VITESS_ENV.
 #
 use strict;
@@ -40,6 +41,9 @@ my $copy_rows = $ENV{BENCH_COPY_ROWS} // 1_000_000;
 my $txns = $ENV{BENCH_TXNS} // 200_000;
 my $repeat = $ENV{BENCH_REPEAT} // 5;
 my $only = $ENV{BENCH_ONLY} // 'abcde';	# which of (a) .. (e) to run
+# BENCH_MIRROR_OPTIONS=1: the streams of (a) and (b) with metadata columns
+# and soft deletes (the cost of the mirror options)
+my $mirror_options = $ENV{BENCH_MIRROR_OPTIONS} ? ', metadata_columns => true, soft_delete => true' : '';
 # every cluster runs with fsync as in production (PostgreSQL::Test::Cluster
 # turns it off); BENCH_FSYNC=off for the test-harness setting
 my $fsync = $ENV{BENCH_FSYNC} // 'on';
@@ -181,7 +185,7 @@ sub bench_copy
 			${\ $sim->server_sql('bench') }});
 		$node->safe_psql('postgres', 'CHECKPOINT');
 		my $t0 = time();
-		$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench')});
+		$node->safe_psql('postgres', qq{SELECT vstream_fdw.create_stream('bench'$mirror_options)});
 		wait_until($node, 'SELECT coalesce(bool_and(copy_completed), false) FROM vstream_fdw.checkpoint');
 		my $ours = $copy_rows / (time() - $t0);
 		$hwm_copy = worker_hwm($node);
@@ -236,7 +240,7 @@ sub bench_txns
 			SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
 			${\ $sim->server_sql('bench') }
 			CHECKPOINT;});
-		$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench', start => 'current')});
+		$node->safe_psql('postgres', qq{SELECT vstream_fdw.create_stream('bench', start => 'current'$mirror_options)});
 		# the k-th transaction inserts id 10^9 + k - 1, in order: max(id)
 		# counts them, as on the logical replication side (an index probe)
 		wait_until($node, q{SELECT to_regclass('bench.bench') IS NOT NULL});

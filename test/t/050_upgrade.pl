@@ -124,7 +124,15 @@ ok(length($fresh) > 1000, 'fresh install described');
 # The same comparison from 0.2.0 (as it shipped) updated directly.
 sql('CREATE DATABASE from020');
 sql(q{CREATE EXTENSION vstream_fdw VERSION '0.2.0'}, 'from020');
+# create_stream() gets new arguments in 0.3.0: a grant on it must survive
+sql(q{CREATE ROLE stream_admin; GRANT EXECUTE ON FUNCTION vstream_fdw.create_stream(name, text[], name, text) TO stream_admin},
+	'from020');
 sql(q{ALTER EXTENSION vstream_fdw UPDATE}, 'from020');
+is(sql(q{SELECT has_function_privilege('stream_admin',
+	'vstream_fdw.create_stream(name, text[], name, text, boolean, boolean)', 'EXECUTE')}, 'from020'),
+	't', 'EXECUTE granted on the 0.2.0 create_stream() is granted on the new one');
+sql(q{REVOKE EXECUTE ON FUNCTION vstream_fdw.create_stream(name, text[], name, text, boolean, boolean) FROM stream_admin;
+	DROP ROLE stream_admin}, 'from020');
 
 foreach my $db ('postgres', 'from020')
 {

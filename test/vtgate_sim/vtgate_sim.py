@@ -624,6 +624,12 @@ class BenchGen(LogSource):
         # prerender=1: encode the replication backlog (txns) before serving, so
         # that a benchmark measures the client, not this generator
         self.prerender = opts.get("prerender", "0") not in ("0", "")
+        # churn=1: replicated transaction k deletes the row of k-2 when
+        # k % 6 == 2 and inserts it again when k % 6 == 4 (soft deletes)
+        self.churn = opts.get("churn", "0") not in ("0", "")
+        # fixed_ts=1: transaction k has the timestamp 1700000000 + k (the
+        # same whenever it is sent again), not the time it is sent
+        self.fixed_ts = opts.get("fixed_ts", "0") not in ("0", "")
         self.copy_rows = None
         ntx = int(opts.get("txns", 0))
         nbig = int(opts.get("bigtxn", 0))
@@ -956,6 +962,10 @@ class BenchGen(LogSource):
         ts = ts + (b"\x10" + varint(ts[0]), b"\xa0\x01" + varint(ts[1]))
         if kind == "txn":
             k = step[1]
+            if self.fixed_ts:
+                t0 = 1700000000 + k
+                ts = (t0, t0 * 1000000000)
+                ts = ts + (b"\x10" + varint(ts[0]), b"\xa0\x01" + varint(ts[1]))
             nsh = len(S)
             s = S[k % nsh]
             rid = 1000000000 + k
@@ -970,7 +980,15 @@ class BenchGen(LogSource):
             base = self.base
             vg = b"".join(ld(b"\x0a", self.sgpre[sj] + ld(b"\x1a", self.gpre[sj] + b"%d" % (
                 base + ((n - j + nsh - 1) // nsh if n > j else 0)))) for j, sj in enumerate(S))
-            body += self.rows_events(s, (rid,), ts)
+            if self.churn and k % 6 == 2:
+                # RowChange{before}: a delete of the row of transaction k-2
+                rc = ld(b"\x12", ld(b"\x0a", self.row_values(rid - 2)))
+                body += ld(b"\x0a", b"\x08\x0c" + tsb + ld(b"\x2a", ld(b"\x0a", self.tn) + rc + self.ksh[s])
+                           + tse + evk)
+            elif self.churn and k % 6 == 4:
+                body += self.rows_events(s, (rid - 4,), ts)
+            else:
+                body += self.rows_events(s, (rid,), ts)
             if ctx.extra.get("plan") is not None:
                 body += self.ev_vgtid(i, s, ctx)
             else:

@@ -1,0 +1,1 @@
+../../install/90_shape.sql
