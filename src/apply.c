@@ -66,11 +66,12 @@
 #include "apply.h"
 #include "shape.h"
 #include "vstream.h"
-#include "worker.h"
 
 #if PG_VERSION_NUM >= 160000
 #include "parser/parse_relation.h"
 #endif
+
+int			vstream_insert_batch_size = 1000;
 
 static void flush_inserts(ApplyState *state, ApplyRel *ar);
 

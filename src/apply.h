@@ -36,6 +36,9 @@
 /* MySQL column flag of primary key columns */
 #define VSTREAM_PRI_KEY_FLAG 2
 
+/* vstream_fdw.insert_batch_size (registered with the worker's settings) */
+extern int	vstream_insert_batch_size;
+
 #define MAPPING_KEY_LEN (2 * VSTREAM_NAME_LEN)
 
 /* The latest FIELD event of one (shard, table), resolved against its mirror. */

@@ -60,7 +60,6 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
-#include "live.h"
 #include "mysql_conn.h"
 
 typedef struct ConnCacheKey
@@ -795,13 +794,12 @@ unquote_mysql_literal(const char *v, size_t len)
 }
 
 /*
- * The worker's read of a column default (declared in live.h, whose
- * signature schema.c uses): an uncached connection with TLS as configured,
- * a plain buffered query.  Lives here, not in the scan code, so that the
- * apply path does not depend on the live foreign tables.
+ * The worker's read of a column default: an uncached connection with TLS as
+ * configured, a plain buffered query.  Lives here, not in the scan code, so
+ * that the apply path does not depend on the live foreign tables.
  */
 bool
-live_column_default(const VStreamServerOptions *opts, const char *table,
+mysqlconn_column_default(const VStreamServerOptions *opts, const char *table,
 					const char *column, char **value, bool *isnull)
 {
 	MysqlConn  *conn;

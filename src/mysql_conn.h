@@ -129,6 +129,17 @@ extern void mysqlconn_field_to_query_field(const MYSQL_FIELD *mf,
 /* `ident` with backquotes doubled. */
 extern void mysqlconn_append_ident(StringInfo buf, const char *ident);
 
+/*
+ * The constant default of a source column, read from information_schema
+ * through VTGate's MySQL port (the worker's use of this module).  Returns
+ * false if it cannot be known (no connection, an expression default);
+ * otherwise *isnull or *value (palloc'd, unquoted) describe it.  Never
+ * raises an error for a remote failure.
+ */
+extern bool mysqlconn_column_default(const VStreamServerOptions *opts,
+									 const char *table, const char *column,
+									 char **value, bool *isnull);
+
 /* 'literal' with quotes and backslashes escaped (valid in any sql_mode). */
 extern void mysqlconn_append_literal(StringInfo buf, const char *s, int len);
 

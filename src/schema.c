@@ -59,7 +59,7 @@
 #include "convert.h"
 #include "copyindex.h"
 #include "copystate.h"
-#include "live.h"
+#include "mysql_conn.h"
 #include "mirror.h"
 #include "shape.h"
 #include "vstream.h"
@@ -424,7 +424,7 @@ add_field_column(ApplyState *state, ApplyMapping *m, MirrorTable *mt,
 		return true;
 	}
 	known = default_is_portable(f) &&
-		live_column_default(state->opts, m->table, f->name, &defval, &defnull);
+		mysqlconn_column_default(state->opts, m->table, f->name, &defval, &defnull);
 	if (!mirror_add_column(state->def, mt, f->name, convert_pg_type_sql(f),
 						   known && !defnull ? defval : NULL))
 		known = false;

@@ -82,7 +82,6 @@ char	   *vstream_database = NULL;
 int			vstream_max_streams = 8;
 int			vstream_restart_interval = 1000;
 int			vstream_max_restart_interval = 60000;
-int			vstream_insert_batch_size = 1000;
 
 #if PG_VERSION_NUM >= 150000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;

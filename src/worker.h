@@ -29,7 +29,6 @@ extern char *vstream_database;
 extern int	vstream_max_streams;
 extern int	vstream_restart_interval;	/* ms, first back-off step */
 extern int	vstream_max_restart_interval;	/* ms, back-off cap */
-extern int	vstream_insert_batch_size;
 
 /*
  * Module initialisation, called from _PG_init: defines the GUCs and, when
