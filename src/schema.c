@@ -84,7 +84,10 @@ schema_relcache_callback(Datum arg, Oid relid)
 }
 
 /* last mapping found by schema_get_mapping() */
-static ApplyMapping *last_mapping = NULL;
+/* recently used mappings (see schema_get_mapping) */
+#define RECENT_MAPPINGS 8
+static ApplyMapping *recent_mappings[RECENT_MAPPINGS];
+static int	recent_next = 0;
 
 void
 schema_init(ApplyState *state)
@@ -97,7 +100,7 @@ schema_init(ApplyState *state)
 	ctl.hcxt = state->sessioncxt;
 	state->mappings = hash_create("vstream_fdw field mappings", 64, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	last_mapping = NULL;
+	memset(recent_mappings, 0, sizeof(recent_mappings));
 	callback_state = state;
 	mirror_cache_init(state->sessioncxt);
 	if (!callback_registered)
@@ -127,7 +130,7 @@ void
 schema_forget(void)
 {
 	callback_state = NULL;
-	last_mapping = NULL;
+	memset(recent_mappings, 0, sizeof(recent_mappings));
 }
 
 void
@@ -163,24 +166,34 @@ mapping_key(char *key, const char *shard, const char *table)
 
 /*
  * Mappings are looked up once per ROW event, and consecutive events nearly
- * always name the same shard and table: remember the last hit.  Entries are
- * never removed from the hash table, so the pointer stays valid for the
- * session (schema_init forgets it).
+ * always name one of a few (shard, table) pairs (transactions of several
+ * shards interleave): the last few hits are compared before the hash table
+ * (whose key is 256 bytes to hash) is searched.  Entries are never removed
+ * from the hash table, so the pointers stay valid for the session
+ * (schema_init forgets them).
  */
 ApplyMapping *
 schema_get_mapping(ApplyState *state, const char *shard, const char *table)
 {
 	char		key[MAPPING_KEY_LEN];
 	ApplyMapping *m;
+	int			i;
 
-	if (last_mapping != NULL &&
-		strcmp(last_mapping->key, shard) == 0 &&
-		strcmp(last_mapping->key + VSTREAM_NAME_LEN, table) == 0)
-		return last_mapping;
+	for (i = 0; i < RECENT_MAPPINGS; i++)
+	{
+		m = recent_mappings[i];
+		if (m != NULL &&
+			strcmp(m->key, shard) == 0 &&
+			strcmp(m->key + VSTREAM_NAME_LEN, table) == 0)
+			return m;
+	}
 	mapping_key(key, shard, table);
 	m = hash_search(state->mappings, key, HASH_FIND, NULL);
 	if (m != NULL)
-		last_mapping = m;
+	{
+		recent_mappings[recent_next] = m;
+		recent_next = (recent_next + 1) % RECENT_MAPPINGS;
+	}
 	return m;
 }
 
