@@ -64,6 +64,7 @@
 #include "storage/lmgr.h"
 
 #include "apply.h"
+#include "rowfilter.h"
 #include "vstream.h"
 #include "worker.h"
 
@@ -932,6 +933,22 @@ apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
 							m->table, m->keyspace, m->shard),
 					 errdetail("The row change carries JSON partial values (binlog_row_value_options=PARTIAL_JSON); applying them would store a wrong value."),
 					 errhint("Set binlog_row_value_options='' on the source MySQL servers; the changes already logged with partial JSON values need a new copy (vstream_fdw.resync_stream()).")));
+		switch (rowfilter_action(state, m, rc))
+		{
+			case ROWFILTER_APPLY:
+				break;
+			case ROWFILTER_SKIP:
+				continue;
+			case ROWFILTER_DELETE:
+				/* updated out of the row filter */
+				delete_row(state, ar, m, rc->before, sh);
+				continue;
+			case ROWFILTER_INSERT:
+				/* updated into the row filter: the after image is the row */
+				insert_row(state, ar, m, rc->after, rc->data_columns, sh);
+				inserted++;
+				continue;
+		}
 		if (rc->before == NULL && rc->after != NULL)
 		{
 			insert_row(state, ar, m, rc->after, rc->data_columns, sh);

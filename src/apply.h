@@ -66,6 +66,9 @@ typedef struct ApplyMapping
 	int			npk;
 	int		   *pk_fields;		/* field indexes of the primary key */
 	Oid			pkindex;
+	/* row filter re-checked by the apply (rowfilter.c); NULL: none */
+	struct RowFilterBinding *rowfilter;
+	bool		rowfilter_bound;	/* rowfilter is set for this FIELD */
 	/* scratch for vstream_decode_row */
 	const char **cell_values;
 	int		   *cell_lengths;
