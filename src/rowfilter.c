@@ -375,6 +375,16 @@ add_value(RowFilterTerm *term, char *v, bool exponent)
 	term->nvalues++;
 }
 
+/* Parse a number literal and add it to the term's values. */
+static void
+add_number(Parser *p, RowFilterTerm *term)
+{
+	bool		exponent = false;
+	char	   *v = parse_number(p, term->column, &exponent);
+
+	add_value(term, v, exponent);
+}
+
 static RowFilterTerm *
 parse_term(Parser *p)
 {
@@ -382,7 +392,6 @@ parse_term(Parser *p)
 	int			first = p->pos;
 	Token	   *t = next_tok(p);
 	Token	   *op;
-	bool		exponent = false;
 
 	if (t->type == TK_IDENT && pg_strcasecmp(t->text, "in_keyrange") == 0 &&
 		peek_tok(p)->type == TK_LPAREN)
@@ -435,7 +444,7 @@ parse_term(Parser *p)
 			term->op = RF_GE;
 		else
 			refuse(p, psprintf("operator %s", op->text), NULL);
-		add_value(term, parse_number(p, term->column, &exponent), exponent);
+		add_number(p, term);
 	}
 	else if (is_word(op, "is"))
 	{
@@ -459,7 +468,7 @@ parse_term(Parser *p)
 			syntax_error(p, "IN must be followed by a list in parentheses");
 		for (;;)
 		{
-			add_value(term, parse_number(p, term->column, &exponent), exponent);
+			add_number(p, term);
 			t = next_tok(p);
 			if (t->type == TK_RPAREN)
 				break;
@@ -477,10 +486,10 @@ parse_term(Parser *p)
 		}
 		else
 			term->op = RF_BETWEEN;
-		add_value(term, parse_number(p, term->column, &exponent), exponent);
+		add_number(p, term);
 		if (!is_word(next_tok(p), "and"))
 			syntax_error(p, "BETWEEN needs AND");
-		add_value(term, parse_number(p, term->column, &exponent), exponent);
+		add_number(p, term);
 	}
 	else if (is_word(op, "like") || (is_word(op, "not") && is_word(peek_tok(p), "like")))
 		refuse(p, "LIKE", "Vitess's VStream filters have no LIKE.");
