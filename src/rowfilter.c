@@ -719,6 +719,15 @@ bind_filter(ApplyState *state, ApplyMapping *m)
 					 errmsg("the row filter of table \"%s\" uses column \"%s\", which shard %s/%s does not stream",
 							m->table, term->column, m->keyspace, m->shard),
 					 errhint("Set the table's filter again with vstream_fdw.set_table_filter().")));
+		if (bt->op != RF_IS_NULL && bt->op != RF_IS_NOT_NULL &&
+			!numeric_type(m->fields[bt->field]->type))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the row filter of table \"%s\" compares column \"%s\", which shard %s/%s now streams as %s",
+							m->table, term->column, m->keyspace, m->shard,
+							field_type_name(m->fields[bt->field])),
+					 errdetail("The apply re-checks comparisons only on integer, DECIMAL and DOUBLE columns."),
+					 errhint("Set the table's filter again with vstream_fdw.set_table_filter().")));
 		bt->as_double = m->fields[bt->field]->type == QUERY__TYPE__FLOAT64;
 		for (i = 0; i < term->nvalues; i++)
 			if (term->exponent[i])
