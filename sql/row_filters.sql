@@ -8,8 +8,8 @@ SET client_min_messages = warning;
 
 -- accepted
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount > 100');
-SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount >= -5.25 AND `qty` <> 0 and b != 1 AND c <= 1e3');
-SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'id IN (1, 2, -3) AND note IS NULL AND x IS NOT NULL');
+SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount >= 5.25 AND `qty` <> 0 and b != 1 AND c <= 1e3');
+SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'id IN (1, 2, 3) AND note IS NULL AND x IS NOT NULL');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount BETWEEN 10 AND 20 AND id NOT BETWEEN 1 AND 5');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'in_keyrange(''-80'') AND amount < .5');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'in_keyrange(id, ''hash'', ''-80'')');
@@ -26,6 +26,7 @@ SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'lower(name) = 1');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, '100 < amount');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount > qty');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 't.amount > 1');
+SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount > -1');
 -- refused: the apply could not re-check them exactly
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'name = ''bob''');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'id IN (1, ''2'')');

@@ -332,23 +332,20 @@ valid_number(const char *s, bool *exponent)
 	return *s == '\0';
 }
 
-/* A number literal (an optional '-' then a number), as text. */
+/* A number literal, as text. */
 static char *
 parse_number(Parser *p, const char *column, bool *exponent)
 {
 	Token	   *t = next_tok(p);
-	bool		minus = false;
 
 	if (t->type == TK_OP && strcmp(t->text, "-") == 0)
-	{
-		minus = true;
-		t = next_tok(p);
-	}
+		refuse(p, psprintf("a negative number compared with column \"%s\"", column),
+			   "Vitess's VStream filters take a literal there, and a negative number is a minus applied to one (Vitess answers \"unexpected: -1\").");
 	if (t->type == TK_NUMBER)
 	{
 		if (!valid_number(t->text, exponent))
 			refuse(p, psprintf("\"%s\" is not a decimal number", t->text), NULL);
-		return minus ? psprintf("-%s", t->text) : t->text;
+		return t->text;
 	}
 	if (t->type == TK_STRING)
 		refuse(p, psprintf("column \"%s\" is compared with the string '%s'", column, t->text),

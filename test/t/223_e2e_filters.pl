@@ -122,7 +122,7 @@ $vt->mysql('customer', q{
 create table rowf_k (id bigint primary key, v int);
 alter vschema on customer.rowf_k add vindex hash(id) using hash;
 });
-$vt->mysql_retry('customer', 'insert into rowf_k values ' . join(',', map { "($_, " . int(rand(100)) . ')' } 1 .. 60));
+$vt->mysql_retry('customer', 'insert into rowf_k (id, v) values ' . join(',', map { "($_, " . int(rand(100)) . ')' } 1 .. 60));
 sql(q{SELECT vstream_fdw.add_table('commerce', 'rowf_c')});
 is(sql(qq{SELECT vstream_fdw.set_table_filter('commerce', 'rowf_c', row_filter => '$rowf_where')}),
 	"select `id`, `amount`, `price`, `d`, `note` from `rowf_c` where $rowf_where",
@@ -156,30 +156,36 @@ ok($wait->(sub { rowk_mirror() eq rowk_source() }, 90, 0.5), 'copy: key range an
 my %in_before = map { $_->[0] => 1 } @{ $vt->mysql_rows('commerce', "select id from rowf_c where $rowf_where") };
 
 # the write load: one statement per transaction, as an application does
-my @load;
 my $next_id = 61;
-for my $i (1 .. 160)
+my $load_round = 0;
+sub rowf_load
 {
-	my $r = int(rand(20));
-	my $id = 1 + int(rand($next_id - 1));
-	if ($r < 5) { push @load, sprintf('update rowf_c set amount = %d where id = %d;', int(rand(250)), $id); }
-	elsif ($r < 7) { push @load, sprintf('update rowf_c set amount = %d, price = %.2f, d = 2.5 where id = %d;', 101 + int(rand(100)), rand(500), $id); }
-	elsif ($r < 9) { push @load, sprintf('update rowf_c set price = %.2f where id = %d;', rand(1000), $id); }
-	elsif ($r < 10) { push @load, sprintf('update rowf_c set amount = NULL where id = %d;', $id); }
-	elsif ($r < 11) { push @load, sprintf('update rowf_c set d = %s where id = %d;', rand() < 0.5 ? 'NULL' : '7.5', $id); }
-	elsif ($r < 13) { push @load, sprintf("insert into rowf_c values (%d, %d, %.2f, 1.5, 'i%d');", $next_id++, int(rand(250)), rand(1000), $i); }
-	elsif ($r < 14) { push @load, "delete from rowf_c where id = $id;"; }
-	elsif ($r < 16) { push @load, sprintf('update rowf_c set id = %d, amount = %d where id = %d;', $next_id++, int(rand(250)), $id); }
-	elsif ($r < 17) { push @load, sprintf('update rowf_c set amount = amount + %d where id between %d and %d;', int(rand(120)) - 60, $id, $id + 8); }
-	else { push @load, "update rowf_c set note = 'u$i' where id = $id;"; }
+	my @load;
+	$load_round++;
+	for my $i (1 .. 160)
+	{
+		my $r = int(rand(20));
+		my $id = 1 + int(rand($next_id - 1));
+		if ($r < 5) { push @load, sprintf('update rowf_c set amount = %d where id = %d;', int(rand(250)), $id); }
+		elsif ($r < 7) { push @load, sprintf('update rowf_c set amount = %d, price = %.2f, d = 2.5 where id = %d;', 101 + int(rand(100)), rand(500), $id); }
+		elsif ($r < 9) { push @load, sprintf('update rowf_c set price = %.2f where id = %d;', rand(1000), $id); }
+		elsif ($r < 10) { push @load, sprintf('update rowf_c set amount = NULL where id = %d;', $id); }
+		elsif ($r < 11) { push @load, sprintf('update rowf_c set d = %s where id = %d;', rand() < 0.5 ? 'NULL' : '7.5', $id); }
+		elsif ($r < 13) { push @load, sprintf("insert into rowf_c values (%d, %d, %.2f, 1.5, 'i%d');", $next_id++, int(rand(250)), rand(1000), $i); }
+		elsif ($r < 14) { push @load, "delete from rowf_c where id = $id;"; }
+		elsif ($r < 16) { push @load, sprintf('update rowf_c set id = %d, amount = %d where id = %d;', $next_id++, int(rand(250)), $id); }
+		elsif ($r < 17) { push @load, sprintf('update rowf_c set amount = amount + %d where id between %d and %d;', int(rand(120)) - 60, $id, $id + 8); }
+		else { push @load, sprintf('update rowf_c set note = %s where id = %d;', $i % 4 ? "'u$load_round.$i'" : 'NULL', $id); }
+	}
+	$vt->mysql('commerce', join("\n", @load));
 }
-$vt->mysql('commerce', join("\n", @load));
+rowf_load();
 my @kload;
 for my $i (1 .. 80)
 {
 	my $id = 1 + int(rand(70));
 	push @kload, $i % 10 == 0 ? "delete from rowf_k where id = $id;"
-	  : $i % 7 == 0 ? sprintf('insert ignore into rowf_k values (%d, %d);', 60 + $i, int(rand(100)))
+	  : $i % 7 == 0 ? sprintf('insert ignore into rowf_k (id, v) values (%d, %d);', 60 + $i, int(rand(100)))
 	  : sprintf('update rowf_k set v = %d where id = %d;', int(rand(100)), $id);
 }
 $vt->mysql('customer', join("\n", @kload));
@@ -194,6 +200,20 @@ ok($wait->(sub { rowf_mirror() eq rowf_source() }, 90, 0.5),
 ok($wait->(sub { rowk_mirror() eq rowk_source() }, 90, 0.5),
 	'after the load: in_keyrange AND v >= 50 equals shard -80 under the same WHERE')
   or diag(rowk_mirror() . "\nvs\n" . rowk_source());
+
+# every accepted form end to end: the filter changed on the running stream
+# (the table is copied again under it), then the load again
+$rowf_where = 'amount NOT BETWEEN 50 AND 150 AND amount <> 1 AND d != 7.5 AND d < 6e1 '
+  . 'AND price BETWEEN .5 AND 900 AND note IS NOT NULL AND id IN (' . join(', ', grep { $_ % 3 } 1 .. 400) . ')';
+sql(qq{SELECT vstream_fdw.set_table_filter('commerce', 'rowf_c', row_filter => '$rowf_where')});
+ok($wait->(sub { rowf_mirror() eq rowf_source() }, 90, 0.5),
+	'NOT BETWEEN, <>, !=, exponent against DOUBLE, BETWEEN, IS NOT NULL, IN: the copy under the new filter')
+  or diag(rowf_mirror() . "\nvs\n" . rowf_source());
+rowf_load();
+ok($wait->(sub { rowf_mirror() eq rowf_source() }, 90, 0.5),
+	'NOT BETWEEN, <>, !=, exponent against DOUBLE, BETWEEN, IS NOT NULL, IN: after a second load')
+  or diag(rowf_mirror() . "\nvs\n" . rowf_source());
+cmp_ok(sql(q{SELECT count(*) FROM commerce.rowf_c}), '>=', 5, 'the second filter lets some rows through');
 is(sql(q{SELECT sum(update_missing) FROM vstream_fdw.stream_status WHERE server = 'commerce'}), '0',
 	'rows moving in are inserts, not updates of missing rows');
 
