@@ -13,6 +13,9 @@
 #   * an update within the filter is an update;
 #   * an insert outside the filter (Vitess would not send it) is skipped.
 #
+# Then a FIELD streaming the compared column as a string stops the stream
+# (the apply cannot re-check the comparison any more).
+#
 # Then set_table_filter() against the sim's FIELD: a condition on a string,
 # FLOAT or excluded column, or a number in exponent notation against an
 # integer column, is refused with a message naming it; nothing changes.
@@ -108,7 +111,16 @@ my @responses = (
 	txn('out and back in, in one transaction',
 		upd([ '11', '111', '1.00', 'k', '1', '1' ], [ '11', '0', '1.00', 'k', '1', '1' ]),
 		upd([ '11', '0', '1.00', 'k', '1', '1' ], [ '11', '112', '1.00', 'k2', '1', '1' ])),
-	txn('delete', del([ '4', '102', '50.50', 'd2', '1', '1' ])));
+	txn('delete', del([ '4', '102', '50.50', 'd2', '1', '1' ])),
+	{ sleep => 3 });
+# then the source streams amount as a string: the apply cannot re-check the
+# comparison any more and stops the stream rather than guess
+my @fields2 = @fields;
+$fields2[1] = fld('amount', 'VARCHAR', 0, 'varchar(20)', 255);
+my $t = txn('amount is now a varchar', ins([ '20', '150', '1.00', 't', '1', '1' ]));
+splice(@{ $t->{events} }, 1, 0, ev('FIELD', fieldEvent => { tableName => "$ks.rf", fields => \@fields2,
+	keyspace => $ks, shard => '0' }));
+push @responses, $t;
 
 my $scenario = {
 	description => 'row filter amount > 100 AND price <= 50.5: rows moving in and out',
@@ -149,7 +161,13 @@ is(sql(q{SELECT concat_ws(',', rows_inserted, rows_updated, rows_deleted, update
 	# deleted: 5 moved out (1, 2, 3, 5, 11) + 1 delete
 	'9,3,6,0,0',
 	'moves in count as inserts, moves out as deletes, nothing as missing');
-is(sql(q{SELECT state FROM vstream_fdw.stream WHERE server_name = 'rfs'}), 'replicating', 'the stream replicates');
+ok($node->poll_query_until('postgres',
+	q{SELECT state = 'error' FROM vstream_fdw.stream WHERE server_name = 'rfs'}),
+	'a comparison on a column now streamed as a string stops the stream');
+like(sql(q{SELECT last_error FROM vstream_fdw.stream WHERE server_name = 'rfs'}),
+	qr/the row filter of table "rf" compares column "amount", which shard ks1\/0 now streams as varchar\(20\)/,
+	'saying which column and type');
+is(sql(q{SELECT count(*) FROM rfs.rf WHERE id = 20}), '0', 'the row was not applied unchecked');
 
 # set_table_filter(): the type checks against the source's FIELD
 sub refused
@@ -183,8 +201,8 @@ refused(q{exclude_columns => '{note}', row_filter => 'note IS NOT NULL'},
 
 # accepted (_filter_rule only builds and checks the rule)
 is(sql(q{SELECT rule FROM vstream_fdw._filter_rule('rfs', 'rf', NULL, '{f}',
-		'd > 1e2 AND note IS NOT NULL AND price IN (1, 2.5) AND amount NOT BETWEEN -5 AND 5')}),
-	'select `id`, `amount`, `price`, `note`, `d` from `rf` where d > 1e2 AND note IS NOT NULL AND price IN (1, 2.5) AND amount NOT BETWEEN -5 AND 5',
+		'd > 1e2 AND note IS NOT NULL AND price IN (1, 2.5) AND amount NOT BETWEEN 5 AND 10')}),
+	'select `id`, `amount`, `price`, `note`, `d` from `rf` where d > 1e2 AND note IS NOT NULL AND price IN (1, 2.5) AND amount NOT BETWEEN 5 AND 10',
 	'DOUBLE against exponent notation, IS NOT NULL of a string, IN, NOT BETWEEN: accepted');
 
 sql(q{SELECT vstream_fdw.drop_stream('rfs', drop_tables => true)});
