@@ -142,6 +142,9 @@ typedef struct Parser
 	int			pos;
 } Parser;
 
+static void refuse(Parser *p, const char *what, const char *detail) pg_attribute_noreturn();
+static void syntax_error(Parser *p, const char *what) pg_attribute_noreturn();
+
 static void
 refuse(Parser *p, const char *what, const char *detail)
 {
