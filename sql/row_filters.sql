@@ -13,6 +13,7 @@ SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'id IN (1, 2, 3) AND 
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount BETWEEN 10 AND 20 AND id NOT BETWEEN 1 AND 5');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'in_keyrange(''-80'') AND amount < .5');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'in_keyrange(id, ''hash'', ''-80'')');
+SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'day >= ''2024-02-29'' AND at BETWEEN ''2024-01-01'' AND ''2024-12-31 23:59:59''');
 
 -- refused: not in Vitess's filters
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount > 100 OR id = 1');
@@ -31,6 +32,11 @@ SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount > -1');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'name = ''bob''');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'id IN (1, ''2'')');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount = NULL');
+SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'day >= ''2023-02-29''');
+SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'at >= ''2024-01-01 24:00:00''');
+SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'at >= ''2024-01-01T10:00:00''');
+SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'at >= ''2024-01-01 10:00:00.5''');
+SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'day >= ''2024-1-1''');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount > 0x10');
 SELECT vstream_fdw._filter_rule('nosuch', 't', NULL, NULL, 'amount > true');
 -- malformed

@@ -71,14 +71,24 @@ typedef enum RowFilterOp
 	RF_KEYRANGE
 } RowFilterOp;
 
+/* What a literal of a row filter is. */
+typedef enum LiteralKind
+{
+	LIT_NUMBER,					/* integer or decimal: 100, 50.5, .5 */
+	LIT_EXPONENT,				/* 1e3: a float64 for Vitess */
+	LIT_DATE,					/* 'YYYY-MM-DD' */
+	LIT_DATETIME				/* 'YYYY-MM-DD HH:MM:SS' */
+} LiteralKind;
+
 /* One conjunct of a row filter. */
 typedef struct RowFilterTerm
 {
 	RowFilterOp op;
 	char	   *column;			/* NULL for RF_KEYRANGE */
 	int			nvalues;
-	char	  **values;			/* number literals, as written */
-	bool	   *exponent;		/* per value: written in exponent notation */
+	char	  **values;			/* literals: numbers as written, dates as
+								 * "YYYY-MM-DD HH:MM:SS.000000" */
+	LiteralKind *kinds;			/* per value */
 	char	   *text;			/* the conjunct as written, for messages */
 } RowFilterTerm;
 
@@ -92,10 +102,12 @@ typedef struct BoundTerm
 {
 	RowFilterOp op;
 	int			field;			/* index in the FIELD event */
-	bool		as_double;		/* compare as float64, else as numeric */
+	bool		as_double;		/* compare as float64 */
+	bool		as_datetime;	/* compare normalized date/time texts */
 	int			nvalues;
 	Datum	   *num;			/* numeric values */
 	double	   *dbl;			/* float64 values */
+	char	  **dt;				/* normalized date/time values */
 } BoundTerm;
 
 typedef struct RowFilterBinding
@@ -108,7 +120,7 @@ typedef struct RowFilterBinding
 	int		   *blens;
 } RowFilterBinding;
 
-#define ROWFILTER_HINT "A row filter is conditions joined by AND, each one of: column = number (or !=, <>, <, <=, >, >=), column IN (numbers), column [NOT] BETWEEN number AND number, column IS [NOT] NULL, in_keyrange(...)."
+#define ROWFILTER_HINT "A row filter is conditions joined by AND, each one of: column = literal (or !=, <>, <, <=, >, >=), column IN (literals), column [NOT] BETWEEN literal AND literal, column IS [NOT] NULL, in_keyrange(...); a literal is a number, 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'."
 
 /* ---- parsing ---- */
 
@@ -335,21 +347,116 @@ valid_number(const char *s, bool *exponent)
 	return *s == '\0';
 }
 
-/* A number literal, as text. */
+static bool
+days_ok(int y, int m, int d)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return false;
+	return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+/*
+ * Is s 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS' (a real date and time)?  Sets
+ * *with_time.
+ */
+static bool
+valid_datetime(const char *s, bool *with_time)
+{
+	int			y,
+				mo,
+				d,
+				h,
+				mi,
+				sec;
+	int			n = 0;
+
+	*with_time = false;
+	if (strlen(s) == 10 &&
+		sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && n == 10 &&
+		isdigit((unsigned char) s[0]) && isdigit((unsigned char) s[5]) &&
+		isdigit((unsigned char) s[8]))
+		return days_ok(y, mo, d);
+	if (strlen(s) == 19 && s[10] == ' ' &&
+		sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) == 6 &&
+		n == 19 && isdigit((unsigned char) s[0]) && isdigit((unsigned char) s[5]) &&
+		isdigit((unsigned char) s[8]) && isdigit((unsigned char) s[11]) &&
+		isdigit((unsigned char) s[14]) && isdigit((unsigned char) s[17]))
+	{
+		*with_time = true;
+		return days_ok(y, mo, d) && h <= 23 && mi <= 59 && sec <= 59;
+	}
+	return false;
+}
+
+/*
+ * A date/time as "YYYY-MM-DD HH:MM:SS.ffffff", from MySQL's text of a DATE
+ * or DATETIME value (or a literal): these compare as Vitess compares the
+ * values (date, then time, then fraction), byte by byte.  NULL if the text
+ * is not in that form.
+ */
 static char *
-parse_number(Parser *p, const char *column, bool *exponent)
+normalize_datetime(const char *s, int len)
+{
+	char		buf[27];
+	int			i;
+
+	if (len == 10)
+	{
+		memcpy(buf, s, 10);
+		memcpy(buf + 10, " 00:00:00.000000", 16);
+	}
+	else if (len == 19 || (len > 20 && len <= 26 && s[19] == '.'))
+	{
+		memcpy(buf, s, len);
+		if (len == 19)
+			buf[len++] = '.';
+		for (i = len; i < 26; i++)
+			buf[i] = '0';
+	}
+	else
+		return NULL;
+	buf[26] = '\0';
+	for (i = 0; i < 26; i++)
+	{
+		bool		sep = (i == 4 || i == 7) ? buf[i] == '-' :
+			(i == 10) ? buf[i] == ' ' :
+			(i == 13 || i == 16) ? buf[i] == ':' :
+			(i == 19) ? buf[i] == '.' : isdigit((unsigned char) buf[i]);
+
+		if (!sep)
+			return NULL;
+	}
+	return pstrdup(buf);
+}
+
+/* A literal: a number as text, or a date/time normalized. */
+static char *
+parse_literal(Parser *p, const char *column, LiteralKind *kind)
 {
 	Token	   *t = next_tok(p);
+	bool		flag;
 
 	if (t->type == TK_OP && strcmp(t->text, "-") == 0)
 		refuse(p, psprintf("a negative number compared with column \"%s\"", column),
 			   "Vitess's VStream filters take a literal there, and a negative number is a minus applied to one (Vitess answers \"unexpected: -1\").");
 	if (t->type == TK_NUMBER)
 	{
-		if (!valid_number(t->text, exponent))
+		if (!valid_number(t->text, &flag))
 			refuse(p, psprintf("\"%s\" is not a decimal number", t->text), NULL);
+		*kind = flag ? LIT_EXPONENT : LIT_NUMBER;
 		return t->text;
 	}
+	if (t->type == TK_STRING && valid_datetime(t->text, &flag))
+	{
+		*kind = flag ? LIT_DATETIME : LIT_DATE;
+		return normalize_datetime(t->text, strlen(t->text));
+	}
+	if (t->type == TK_STRING && strlen(t->text) >= 5 && isdigit((unsigned char) t->text[0]) &&
+		strspn(t->text, "0123456789") == 4 && t->text[4] == '-')
+		refuse(p, psprintf("'%s' is not a date 'YYYY-MM-DD' or a date-time 'YYYY-MM-DD HH:MM:SS'", t->text),
+			   "Dates must be valid and written in full; fractions of seconds are not supported.");
 	if (t->type == TK_STRING)
 		refuse(p, psprintf("column \"%s\" is compared with the string '%s'", column, t->text),
 			   "Vitess compares strings with the column's collation (utf8mb4_0900_ai_ci ignores case, accents and trailing spaces), which the apply cannot reproduce exactly to remove a row updated out of the filter.");
@@ -358,31 +465,25 @@ parse_number(Parser *p, const char *column, bool *exponent)
 			   "A comparison with NULL is never true; use IS NULL or IS NOT NULL.");
 	if (t->type == TK_END)
 		syntax_error(p, psprintf("a number is missing after column \"%s\"", column));
-	refuse(p, psprintf("\"%s\" is not a number (only columns compared with number literals are supported)",
+	refuse(p, psprintf("\"%s\" is not a number or a date (a column is compared with a literal)",
 					   t->text), NULL);
 	return NULL;				/* keep compiler quiet */
 }
 
+/* Parse a literal and add it to the term's values. */
 static void
-add_value(RowFilterTerm *term, char *v, bool exponent)
+add_literal(Parser *p, RowFilterTerm *term)
 {
+	LiteralKind kind = LIT_NUMBER;
+	char	   *v = parse_literal(p, term->column, &kind);
+
 	term->values = term->nvalues == 0 ? palloc(sizeof(char *)) :
 		repalloc(term->values, sizeof(char *) * (term->nvalues + 1));
-	term->exponent = term->nvalues == 0 ? palloc(sizeof(bool)) :
-		repalloc(term->exponent, sizeof(bool) * (term->nvalues + 1));
+	term->kinds = term->nvalues == 0 ? palloc(sizeof(LiteralKind)) :
+		repalloc(term->kinds, sizeof(LiteralKind) * (term->nvalues + 1));
 	term->values[term->nvalues] = v;
-	term->exponent[term->nvalues] = exponent;
+	term->kinds[term->nvalues] = kind;
 	term->nvalues++;
-}
-
-/* Parse a number literal and add it to the term's values. */
-static void
-add_number(Parser *p, RowFilterTerm *term)
-{
-	bool		exponent = false;
-	char	   *v = parse_number(p, term->column, &exponent);
-
-	add_value(term, v, exponent);
 }
 
 static RowFilterTerm *
@@ -444,7 +545,7 @@ parse_term(Parser *p)
 			term->op = RF_GE;
 		else
 			refuse(p, psprintf("operator %s", op->text), NULL);
-		add_number(p, term);
+		add_literal(p, term);
 	}
 	else if (is_word(op, "is"))
 	{
@@ -468,7 +569,7 @@ parse_term(Parser *p)
 			syntax_error(p, "IN must be followed by a list in parentheses");
 		for (;;)
 		{
-			add_number(p, term);
+			add_literal(p, term);
 			t = next_tok(p);
 			if (t->type == TK_RPAREN)
 				break;
@@ -486,10 +587,10 @@ parse_term(Parser *p)
 		}
 		else
 			term->op = RF_BETWEEN;
-		add_number(p, term);
+		add_literal(p, term);
 		if (!is_word(next_tok(p), "and"))
 			syntax_error(p, "BETWEEN needs AND");
-		add_number(p, term);
+		add_literal(p, term);
 	}
 	else if (is_word(op, "like") || (is_word(op, "not") && is_word(peek_tok(p), "like")))
 		refuse(p, "LIKE", "Vitess's VStream filters have no LIKE.");
@@ -581,6 +682,69 @@ find_field(Query__Field **fields, int nfields, const char *name)
 	return -1;
 }
 
+#define TYPE_HINT "Compare an integer, DECIMAL or DOUBLE column with a number, a DATE column with 'YYYY-MM-DD', a DATETIME column with 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS', or use IS [NOT] NULL or in_keyrange()."
+
+/* A literal as written (dates without the normalization's zeros). */
+static char *
+literal_text(RowFilterTerm *term, int i)
+{
+	switch (term->kinds[i])
+	{
+		case LIT_DATE:
+			return psprintf("'%.10s'", term->values[i]);
+		case LIT_DATETIME:
+			return psprintf("'%.19s'", term->values[i]);
+		default:
+			return term->values[i];
+	}
+}
+
+/*
+ * Can the apply re-check "term" on a column of type t exactly as Vitess
+ * evaluates it?  NULL if so, else why not; *value is the index of the
+ * literal at fault, or -1 when the column's type is.
+ */
+static const char *
+term_type_problem(RowFilterTerm *term, Query__Type t, int *value)
+{
+	int			i;
+
+	*value = -1;
+	if (term->op == RF_IS_NULL || term->op == RF_IS_NOT_NULL)
+		return NULL;
+	if (t == QUERY__TYPE__FLOAT32)
+		return "For a FLOAT column, MySQL compares the exact single-precision value during the copy but Vitess its shortest decimal form in the binlog: a row near the constant could be copied and not replicated, or the reverse.";
+	if (numeric_type(t))
+	{
+		for (i = 0; i < term->nvalues; i++)
+		{
+			*value = i;
+			if (term->kinds[i] == LIT_DATE || term->kinds[i] == LIT_DATETIME)
+				return "Vitess compares a number with a string as float64 numbers.";
+			if (term->kinds[i] == LIT_EXPONENT && t != QUERY__TYPE__FLOAT64)
+				return "A number in exponent notation is a float64 for Vitess, and so is the comparison: write it as a decimal (1500 rather than 1.5e3).";
+		}
+		*value = -1;
+		return NULL;
+	}
+	if (t == QUERY__TYPE__DATE || t == QUERY__TYPE__DATETIME)
+	{
+		for (i = 0; i < term->nvalues; i++)
+		{
+			*value = i;
+			if (term->kinds[i] == LIT_NUMBER || term->kinds[i] == LIT_EXPONENT)
+				return "Vitess compares a date with a number as numbers (20240131 for 2024-01-31).";
+			if (term->kinds[i] == LIT_DATETIME && t == QUERY__TYPE__DATE)
+				return "MySQL and Vitess may compare a DATE column with a date-time differently (MySQL can cut the time off); compare a DATE column with 'YYYY-MM-DD'.";
+		}
+		*value = -1;
+		return NULL;
+	}
+	if (t == QUERY__TYPE__TIMESTAMP)
+		return "MySQL compares a TIMESTAMP with a constant in its session's time zone, Vitess in UTC.";
+	return "The apply re-evaluates the condition to remove rows updated out of the filter; it reproduces Vitess's comparisons exactly only for integer, DECIMAL and DOUBLE columns against numbers and DATE and DATETIME columns against dates.";
+}
+
 void
 rowfilter_check_fields(RowFilter *rf, const char *table, Query__Field **fields,
 					   int nfields, List *streamed)
@@ -591,7 +755,8 @@ rowfilter_check_fields(RowFilter *rf, const char *table, Query__Field **fields,
 	{
 		RowFilterTerm *term = lfirst(lc);
 		Query__Field *f;
-		int			i;
+		const char *detail;
+		int			value;
 		int			fi;
 
 		if (term->op == RF_KEYRANGE)
@@ -620,28 +785,22 @@ rowfilter_check_fields(RowFilter *rf, const char *table, Query__Field **fields,
 		}
 		if (term->op == RF_IS_NULL || term->op == RF_IS_NOT_NULL)
 			continue;
-		if (f->type == QUERY__TYPE__FLOAT32)
+		detail = term_type_problem(term, f->type, &value);
+		if (detail && value >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("row filter \"%s\" compares column \"%s\" of type %s with %s, which is not supported",
+							term->text, f->name, field_type_name(f),
+							literal_text(term, value)),
+					 errdetail("%s", detail),
+					 errhint("%s", TYPE_HINT)));
+		if (detail)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("row filter \"%s\" compares column \"%s\" of type %s, which is not supported",
 							term->text, f->name, field_type_name(f)),
-					 errdetail("For a FLOAT column, MySQL compares the exact single-precision value during the copy but Vitess its shortest decimal form in the binlog: a row near the constant could be copied and not replicated, or the reverse."),
-					 errhint("Compare an integer, DECIMAL or DOUBLE column, or use IS [NOT] NULL or in_keyrange().")));
-		if (!numeric_type(f->type))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("row filter \"%s\" compares column \"%s\" of type %s, which is not supported",
-							term->text, f->name, field_type_name(f)),
-					 errdetail("The apply re-evaluates the condition to remove rows updated out of the filter; it reproduces Vitess's comparisons exactly only for integer, DECIMAL and DOUBLE columns against numbers."),
-					 errhint("Compare an integer, DECIMAL or DOUBLE column, or use IS [NOT] NULL or in_keyrange().")));
-		for (i = 0; i < term->nvalues; i++)
-			if (term->exponent[i] && f->type != QUERY__TYPE__FLOAT64)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("row filter \"%s\" compares column \"%s\" of type %s with %s in exponent notation, which is not supported",
-								term->text, f->name, field_type_name(f), term->values[i]),
-						 errdetail("Vitess would compare the values as float64."),
-						 errhint("Write the number as a decimal (1500 rather than 1.5e3).")));
+					 errdetail("%s", detail),
+					 errhint("%s", TYPE_HINT)));
 	}
 }
 
@@ -719,25 +878,29 @@ bind_filter(ApplyState *state, ApplyMapping *m)
 					 errmsg("the row filter of table \"%s\" uses column \"%s\", which shard %s/%s does not stream",
 							m->table, term->column, m->keyspace, m->shard),
 					 errhint("Set the table's filter again with vstream_fdw.set_table_filter().")));
-		if (bt->op != RF_IS_NULL && bt->op != RF_IS_NOT_NULL &&
-			!numeric_type(m->fields[bt->field]->type))
+		if (term_type_problem(term, m->fields[bt->field]->type, &i) != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("the row filter of table \"%s\" compares column \"%s\", which shard %s/%s now streams as %s",
 							m->table, term->column, m->keyspace, m->shard,
 							field_type_name(m->fields[bt->field])),
-					 errdetail("The apply re-checks comparisons only on integer, DECIMAL and DOUBLE columns."),
+					 errdetail("%s", term_type_problem(term, m->fields[bt->field]->type, &i)),
 					 errhint("Set the table's filter again with vstream_fdw.set_table_filter().")));
 		bt->as_double = m->fields[bt->field]->type == QUERY__TYPE__FLOAT64;
+		bt->as_datetime = m->fields[bt->field]->type == QUERY__TYPE__DATE ||
+			m->fields[bt->field]->type == QUERY__TYPE__DATETIME;
 		for (i = 0; i < term->nvalues; i++)
-			if (term->exponent[i])
+			if (term->kinds[i] == LIT_EXPONENT)
 				bt->as_double = true;
 		bt->nvalues = term->nvalues;
 		bt->num = palloc(sizeof(Datum) * Max(term->nvalues, 1));
 		bt->dbl = palloc(sizeof(double) * Max(term->nvalues, 1));
+		bt->dt = palloc(sizeof(char *) * Max(term->nvalues, 1));
 		for (i = 0; i < term->nvalues; i++)
 		{
-			if (bt->as_double)
+			if (bt->as_datetime)
+				bt->dt[i] = pstrdup(term->values[i]);
+			else if (bt->as_double)
 				bt->dbl[i] = strtod(term->values[i], NULL);
 			else
 				bt->num[i] = DirectFunctionCall3(numeric_in,
@@ -818,9 +981,22 @@ decode(ApplyMapping *m, const Query__Row *row, const Binlogdata__RowChange__Bitm
 static int
 compare_value(BoundTerm *bt, const char *val, int len, int k)
 {
-	char	   *s = pnstrdup(val, len);
+	char	   *s;
 	int			r;
 
+	if (bt->as_datetime)
+	{
+		s = normalize_datetime(val, len);
+		if (s == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+					 errmsg("row filter: \"%s\" is not a MySQL date or date-time",
+							text_make_valid(val, len))));
+		r = strcmp(s, bt->dt[k]);
+		pfree(s);
+		return r < 0 ? -1 : r > 0 ? 1 : 0;
+	}
+	s = pnstrdup(val, len);
 	if (bt->as_double)
 	{
 		double		d = strtod(s, NULL);

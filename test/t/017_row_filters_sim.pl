@@ -59,7 +59,10 @@ my @fields = (
 	fld('price', 'DECIMAL', 32768, 'decimal(10,2)'),
 	fld('note', 'VARCHAR', 0, 'varchar(20)', 255),
 	fld('f', 'FLOAT32', 32768, 'float'),
-	fld('d', 'FLOAT64', 32768, 'double'));
+	fld('d', 'FLOAT64', 32768, 'double'),
+	fld('dd', 'DATE', 128, 'date'),
+	fld('dt', 'DATETIME', 128, 'datetime(6)'),
+	fld('ts', 'TIMESTAMP', 128, 'timestamp'));
 my $field_event = ev('FIELD', fieldEvent => { tableName => "$ks.rf", fields => \@fields,
 	keyspace => $ks, shard => '0' });
 
@@ -78,7 +81,13 @@ sub txn
 		  gtid => "MySQL56/$uuid:1-$seq" } ] } },
 		ev('COMMIT') ] };
 }
-sub r { return { cells => [@_] }; }
+# rows: id, amount, price, note, f, d[, dt]; dd and ts are constant
+sub r
+{
+	my @c = @_;
+	my $dt = @c > 6 ? pop @c : '2024-01-01 10:00:00.000001';
+	return { cells => [ @c, '2024-05-05', $dt, '2024-01-01 10:00:00' ] };
+}
 sub ins { return { after => r(@{ $_[0] }) }; }
 sub upd { return { before => r(@{ $_[0] }), after => r(@{ $_[1] }) }; }
 sub del { return { before => r(@{ $_[0] }) }; }
@@ -111,6 +120,10 @@ my @responses = (
 	txn('out and back in, in one transaction',
 		upd([ '11', '111', '1.00', 'k', '1', '1' ], [ '11', '0', '1.00', 'k', '1', '1' ]),
 		upd([ '11', '0', '1.00', 'k', '1', '1' ], [ '11', '112', '1.00', 'k2', '1', '1' ])),
+	txn('out by a date-time: dt 10:00:00.000001 -> 09:59:59.999999',
+		upd([ '8', '1000', '5.00', 'g', '1', '1' ], [ '8', '1000', '5.00', 'g', '1', '1', '2024-01-01 09:59:59.999999' ])),
+	txn('in by a date-time: dt 2023-01-01 -> 2024-01-01 10:00:00 (equal: in)',
+		upd([ '30', '500', '1.00', 'z', '1', '1', '2023-01-01 00:00:00' ], [ '30', '500', '1.00', 'z', '1', '1', '2024-01-01 10:00:00' ])),
 	txn('delete', del([ '4', '102', '50.50', 'd2', '1', '1' ])),
 	{ sleep => 3 });
 # then the source streams amount as a string: the apply cannot re-check the
@@ -123,7 +136,7 @@ splice(@{ $t->{events} }, 1, 0, ev('FIELD', fieldEvent => { tableName => "$ks.rf
 push @responses, $t;
 
 my $scenario = {
-	description => 'row filter amount > 100 AND price <= 50.5: rows moving in and out',
+	description => 'row filter amount > 100 AND price <= 50.5 AND dt >= 2024-01-01 10:00:00: rows moving in and out',
 	current_vgtid => { shardGtids => [ { keyspace => $ks, shard => '0', gtid => "MySQL56/$uuid:1-100" } ] },
 	responses => \@responses,
 };
@@ -142,24 +155,24 @@ sql(qq{
 	${\ $sim->server_sql('rfs', $ks) }
 	SELECT vstream_fdw.create_stream('rfs', start => 'current', tables => '{rf}');
 	INSERT INTO vstream_fdw.table_filter (stream_id, source_table, row_filter, rule)
-	SELECT id, 'rf', 'amount > 100 AND price <= 50.5',
-	       'select * from `rf` where amount > 100 AND price <= 50.5'
+	SELECT id, 'rf', 'amount > 100 AND price <= 50.5 AND dt >= ''2024-01-01 10:00:00''',
+	       'select * from `rf` where amount > 100 AND price <= 50.5 AND dt >= ''2024-01-01 10:00:00'''
 	  FROM vstream_fdw.stream WHERE server_name = 'rfs';
 });
 
-my $expected = join("\n", '8|1000|5.00|g', '11|112|1.00|k2', '12|130|2.00|l');
+my $expected = join("\n", '11|112|1.00|k2', '12|130|2.00|l', '30|500|1.00|z');
 ok($node->poll_query_until('postgres',
 	q{SELECT string_agg(concat_ws('|', id, amount, price, note), E'\n' ORDER BY id) FROM rfs.rf},
 	$expected), 'the mirror holds exactly the rows meeting the filter')
   or diag(sql(q{SELECT string_agg(concat_ws('|', id, amount, price, note), E'\n' ORDER BY id) FROM rfs.rf}));
 ok($node->poll_query_until('postgres',
-	q{SELECT transactions_applied >= 11 FROM vstream_fdw.stream_status WHERE server = 'rfs'}),
+	q{SELECT transactions_applied >= 13 FROM vstream_fdw.stream_status WHERE server = 'rfs'}),
 	'every transaction applied');
 is(sql(q{SELECT concat_ws(',', rows_inserted, rows_updated, rows_deleted, update_missing, delete_missing)
 	  FROM vstream_fdw.stream_status WHERE server = 'rfs'}),
-	# inserted: 6 in the filter + 2 moved in + 1 back in; updated: 1 + 2;
-	# deleted: 5 moved out (1, 2, 3, 5, 11) + 1 delete
-	'9,3,6,0,0',
+	# inserted: 6 in the filter + 3 moved in + 1 back in; updated: 1 + 2;
+	# deleted: 6 moved out (1, 2, 3, 5, 11, 8) + 1 delete
+	'10,3,7,0,0',
 	'moves in count as inserts, moves out as deletes, nothing as missing');
 ok($node->poll_query_until('postgres',
 	q{SELECT state = 'error' FROM vstream_fdw.stream WHERE server_name = 'rfs'}),
@@ -186,14 +199,27 @@ refused(q{row_filter => 'f > 1'},
 	qr/compares column "f" of type float, which is not supported\nDETAIL:  For a FLOAT column, MySQL compares the exact single-precision value/,
 	'FLOAT column');
 refused(q{row_filter => 'amount > 1e2'},
-	qr/compares column "amount" of type int with 1e2 in exponent notation/, 'exponent against an integer');
+	qr/compares column "amount" of type int with 1e2, which is not supported\nDETAIL:  A number in exponent notation is a float64 for Vitess/,
+	'exponent against an integer');
+refused(q{row_filter => 'ts > ''2024-01-01'''},
+	qr/compares column "ts" of type timestamp, which is not supported\nDETAIL:  MySQL compares a TIMESTAMP with a constant in its session's time zone/,
+	'TIMESTAMP column');
+refused(q{row_filter => 'dd = ''2024-01-01 10:00:00'''},
+	qr/compares column "dd" of type date with '2024-01-01 10:00:00', which is not supported/, 'DATE column against a date-time');
+refused(q{row_filter => 'dt BETWEEN ''2024-01-01'' AND 20250101'},
+	qr/compares column "dt" of type datetime\(6\) with 20250101, which is not supported\nDETAIL:  Vitess compares a date with a number as numbers/,
+	'DATETIME column against a number');
+refused(q{row_filter => 'amount IN (1, ''2024-01-01'')'},
+	qr/compares column "amount" of type int with '2024-01-01', which is not supported/, 'integer column against a date');
+refused(q{row_filter => 'dt > ''2024-02-30'''},
+	qr/'2024-02-30' is not a date 'YYYY-MM-DD' or a date-time/, 'not a date: a string');
 refused(q{row_filter => 'nosuch > 1'}, qr/source table "rf" has no column "nosuch"/, 'unknown column');
 $err = refused(q{exclude_columns => '{amount}', row_filter => 'amount > 100'},
 	qr/row filter column "amount" is left out by the column filter of "rf"/, 'excluded column');
 like($err, qr/HINT:  Keep column "amount" in include_columns \(or out of exclude_columns\)/, 'excluded column: the hint');
 refused(q{include_columns => '{id,price}', row_filter => 'amount IS NULL'},
 	qr/row filter column "amount" is left out by the column filter/, 'IS NULL of a column not included');
-is(sql(q{SELECT row_filter FROM vstream_fdw.table_filter}), 'amount > 100 AND price <= 50.5',
+is(sql(q{SELECT row_filter FROM vstream_fdw.table_filter}), q{amount > 100 AND price <= 50.5 AND dt >= '2024-01-01 10:00:00'},
 	'a refused filter changes nothing');
 
 refused(q{exclude_columns => '{note}', row_filter => 'note IS NOT NULL'},
@@ -201,9 +227,9 @@ refused(q{exclude_columns => '{note}', row_filter => 'note IS NOT NULL'},
 
 # accepted (_filter_rule only builds and checks the rule)
 is(sql(q{SELECT rule FROM vstream_fdw._filter_rule('rfs', 'rf', NULL, '{f}',
-		'd > 1e2 AND note IS NOT NULL AND price IN (1, 2.5) AND amount NOT BETWEEN 5 AND 10')}),
-	'select `id`, `amount`, `price`, `note`, `d` from `rf` where d > 1e2 AND note IS NOT NULL AND price IN (1, 2.5) AND amount NOT BETWEEN 5 AND 10',
-	'DOUBLE against exponent notation, IS NOT NULL of a string, IN, NOT BETWEEN: accepted');
+		'd > 1e2 AND note IS NOT NULL AND price IN (1, 2.5) AND amount NOT BETWEEN 5 AND 10 AND dd < ''2025-01-01'' AND dt IN (''2024-01-01'', ''2024-02-29 23:59:59'') AND ts IS NULL')}),
+	q{select `id`, `amount`, `price`, `note`, `d`, `dd`, `dt`, `ts` from `rf` where d > 1e2 AND note IS NOT NULL AND price IN (1, 2.5) AND amount NOT BETWEEN 5 AND 10 AND dd < '2025-01-01' AND dt IN ('2024-01-01', '2024-02-29 23:59:59') AND ts IS NULL},
+	'DOUBLE against exponent notation, IS NOT NULL of a string, IN, NOT BETWEEN, dates: accepted');
 
 sql(q{SELECT vstream_fdw.drop_stream('rfs', drop_tables => true)});
 $sim->stop;

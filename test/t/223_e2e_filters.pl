@@ -6,7 +6,8 @@
 #   * an in_keyrange() row filter mirrors one key range of a sharded table,
 #     through inserts, updates and deletes;
 #   * comparison row filters (rowf_c: amount > 100 AND price <= 500.50 AND
-#     d IS NOT NULL; rowf_k: in_keyrange() AND v >= 50): after a write load
+#     d IS NOT NULL AND dt >= '2024-03-01', then one with every accepted form;
+#     rowf_k: in_keyrange() AND v >= 50): after a write load
 #     that moves rows in and out of them (updates of either term, to NULL,
 #     key changes, multi-row updates, inserts, deletes) the mirror equals
 #     the source under the same WHERE, read through VTGate (for the key
@@ -113,31 +114,34 @@ cmp_ok(sql('SELECT count(*) FROM customer.sc_k'), '<', 56, 'in_keyrange: not eve
 
 # comparison row filters: rows moving in and out under a write load
 srand(2231);
-my $rowf_where = 'amount > 100 AND price <= 500.50 AND d IS NOT NULL';
-$vt->mysql('commerce', 'create table rowf_c (id int primary key, amount int, price decimal(10,2), d double, note varchar(20));'
+my $rowf_where = q{amount > 100 AND price <= 500.50 AND d IS NOT NULL AND dt >= '2024-03-01'};
+sub rand_dt { return sprintf("'2024-%02d-%02d %02d:%02d:%02d'", 1 + int(rand(12)), 1 + int(rand(28)), int(rand(24)), int(rand(60)), int(rand(60))); }
+sub rand_dd { return sprintf("'%d-%02d-%02d'", 2023 + int(rand(3)), 1 + int(rand(12)), 1 + int(rand(28))); }
+$vt->mysql('commerce', 'create table rowf_c (id int primary key, amount int, price decimal(10,2), d double, note varchar(20), dt datetime, dd date);'
 	  . 'insert into rowf_c values '
-	  . join(',', map { sprintf("(%d, %d, %.2f, %s, 'n%d')", $_, int(rand(250)), rand(1000),
-			  $_ % 9 == 0 ? 'NULL' : int(rand(100)) . '.5', $_) } 1 .. 60) . ';');
+	  . join(',', map { sprintf("(%d, %d, %.2f, %s, 'n%d', %s, %s)", $_, int(rand(250)), rand(1000),
+			  $_ % 9 == 0 ? 'NULL' : int(rand(100)) . '.5', $_, rand_dt(), rand_dd()) } 1 .. 60) . ';');
 $vt->mysql('customer', q{
 create table rowf_k (id bigint primary key, v int);
 alter vschema on customer.rowf_k add vindex hash(id) using hash;
 });
 $vt->mysql_retry('customer', 'insert into rowf_k (id, v) values ' . join(',', map { "($_, " . int(rand(100)) . ')' } 1 .. 60));
 sql(q{SELECT vstream_fdw.add_table('commerce', 'rowf_c')});
-is(sql(qq{SELECT vstream_fdw.set_table_filter('commerce', 'rowf_c', row_filter => '$rowf_where')}),
-	"select `id`, `amount`, `price`, `d`, `note` from `rowf_c` where $rowf_where",
+(my $rowf_where_sql = $rowf_where) =~ s/'/''/g;
+is(sql(qq{SELECT vstream_fdw.set_table_filter('commerce', 'rowf_c', row_filter => '$rowf_where_sql')}),
+	"select `id`, `amount`, `price`, `d`, `note`, `dt`, `dd` from `rowf_c` where $rowf_where",
 	'a comparison filter is accepted; the rule carries it');
 sql(q{SELECT vstream_fdw.add_table('customer', 'rowf_k')});
 sql(q{SELECT vstream_fdw.set_table_filter('customer', 'rowf_k', row_filter => 'in_keyrange(id, ''hash'', ''-80'') AND v >= 50')});
 
 sub rowf_source
 {
-	my $rows = $vt->mysql_rows('commerce', "select id, amount, price, d, note from rowf_c where $rowf_where order by id");
+	my $rows = $vt->mysql_rows('commerce', "select id, amount, price, d, note, dt, dd from rowf_c where $rowf_where order by id");
 	return join("\n", map { join('|', map { $_ // '' } @$_) } @$rows);
 }
 sub rowf_mirror
 {
-	return sql(q{SELECT coalesce(string_agg(concat_ws('|', id, amount, price, d, coalesce(note, '')), E'\n' ORDER BY id), '') FROM commerce.rowf_c});
+	return sql(q{SELECT coalesce(string_agg(concat_ws('|', id, amount, price, d, coalesce(note, ''), coalesce(dt::text, ''), coalesce(dd::text, '')), E'\n' ORDER BY id), '') FROM commerce.rowf_c});
 }
 my $uid80 = $vt->tablet_uid('customer', '-80');
 sub rowk_source
@@ -167,11 +171,12 @@ sub rowf_load
 		my $r = int(rand(20));
 		my $id = 1 + int(rand($next_id - 1));
 		if ($r < 5) { push @load, sprintf('update rowf_c set amount = %d where id = %d;', int(rand(250)), $id); }
-		elsif ($r < 7) { push @load, sprintf('update rowf_c set amount = %d, price = %.2f, d = 2.5 where id = %d;', 101 + int(rand(100)), rand(500), $id); }
+		elsif ($r < 7) { push @load, sprintf(q{update rowf_c set amount = %d, price = %.2f, d = 2.5, dt = '2024-06-01 12:00:00', dd = '2024-06-01' where id = %d;}, 101 + int(rand(100)), rand(500), $id); }
 		elsif ($r < 9) { push @load, sprintf('update rowf_c set price = %.2f where id = %d;', rand(1000), $id); }
 		elsif ($r < 10) { push @load, sprintf('update rowf_c set amount = NULL where id = %d;', $id); }
 		elsif ($r < 11) { push @load, sprintf('update rowf_c set d = %s where id = %d;', rand() < 0.5 ? 'NULL' : '7.5', $id); }
-		elsif ($r < 13) { push @load, sprintf("insert into rowf_c values (%d, %d, %.2f, 1.5, 'i%d');", $next_id++, int(rand(250)), rand(1000), $i); }
+		elsif ($r < 12) { push @load, sprintf('update rowf_c set dt = %s, dd = %s where id = %d;', rand_dt(), rand_dd(), $id); }
+		elsif ($r < 13) { push @load, sprintf("insert into rowf_c values (%d, %d, %.2f, 1.5, 'i%d', %s, %s);", $next_id++, int(rand(250)), rand(1000), $i, rand_dt(), rand_dd()); }
 		elsif ($r < 14) { push @load, "delete from rowf_c where id = $id;"; }
 		elsif ($r < 16) { push @load, sprintf('update rowf_c set id = %d, amount = %d where id = %d;', $next_id++, int(rand(250)), $id); }
 		elsif ($r < 17) { push @load, sprintf('update rowf_c set amount = amount + %d where id between %d and %d;', int(rand(120)) - 60, $id, $id + 8); }
@@ -204,14 +209,16 @@ ok($wait->(sub { rowk_mirror() eq rowk_source() }, 90, 0.5),
 # every accepted form end to end: the filter changed on the running stream
 # (the table is copied again under it), then the load again
 $rowf_where = 'amount NOT BETWEEN 50 AND 150 AND amount <> 1 AND d != 7.5 AND d < 6e1 '
-  . 'AND price BETWEEN .5 AND 900 AND note IS NOT NULL AND id IN (' . join(', ', grep { $_ % 3 } 1 .. 400) . ')';
-sql(qq{SELECT vstream_fdw.set_table_filter('commerce', 'rowf_c', row_filter => '$rowf_where')});
+  . q{AND price BETWEEN .5 AND 900 AND note IS NOT NULL AND dd BETWEEN '2024-01-01' AND '2024-12-31' AND dt != '2024-06-01 12:00:00' }
+  . 'AND id IN (' . join(', ', grep { $_ % 3 } 1 .. 400) . ')';
+($rowf_where_sql = $rowf_where) =~ s/'/''/g;
+sql(qq{SELECT vstream_fdw.set_table_filter('commerce', 'rowf_c', row_filter => '$rowf_where_sql')});
 ok($wait->(sub { rowf_mirror() eq rowf_source() }, 90, 0.5),
-	'NOT BETWEEN, <>, !=, exponent against DOUBLE, BETWEEN, IS NOT NULL, IN: the copy under the new filter')
+	'NOT BETWEEN, <>, !=, exponent against DOUBLE, BETWEEN, IS NOT NULL, dates, IN: the copy under the new filter')
   or diag(rowf_mirror() . "\nvs\n" . rowf_source());
 rowf_load();
 ok($wait->(sub { rowf_mirror() eq rowf_source() }, 90, 0.5),
-	'NOT BETWEEN, <>, !=, exponent against DOUBLE, BETWEEN, IS NOT NULL, IN: after a second load')
+	'NOT BETWEEN, <>, !=, exponent against DOUBLE, BETWEEN, IS NOT NULL, dates, IN: after a second load')
   or diag(rowf_mirror() . "\nvs\n" . rowf_source());
 cmp_ok(sql(q{SELECT count(*) FROM commerce.rowf_c}), '>=', 5, 'the second filter lets some rows through');
 is(sql(q{SELECT sum(update_missing) FROM vstream_fdw.stream_status WHERE server = 'commerce'}), '0',
