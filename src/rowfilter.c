@@ -27,8 +27,11 @@
  * or a literal in exponent notation as float64), strings with the column's
  * collation (utf8mb4_0900_ai_ci ignores case, accents and trailing spaces).
  * Only what the apply reproduces exactly is accepted: comparisons of
- * integer, DECIMAL and DOUBLE columns with numbers, and IS [NOT] NULL of
- * any column.  A NULL value fails every comparison, IN and BETWEEN (SQL's
+ * integer, DECIMAL and DOUBLE columns with numbers, of DATE and DATETIME
+ * columns with 'YYYY-MM-DD' (and 'YYYY-MM-DD HH:MM:SS' for DATETIME; Vitess
+ * parses the string and compares date, time, then fraction, as MySQL
+ * does: the apply compares texts normalized to "YYYY-MM-DD
+ * HH:MM:SS.ffffff"), and IS [NOT] NULL of any column.  A NULL value fails every comparison, IN and BETWEEN (SQL's
  * three-valued logic, as in Vitess).  The columns the condition uses must
  * be streamed (not left out by a column filter): the apply needs their
  * values.

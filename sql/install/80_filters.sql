@@ -90,7 +90,7 @@ END
 $$;
 
 COMMENT ON FUNCTION vstream_fdw.set_table_filter(name, text, text[], text[], text) IS
-'sets (or, with every filter NULL, removes) the column and row filter of a source table of a stream: include_columns or exclude_columns (the primary key stays), row_filter (conditions joined by AND: a numeric column compared with a number, IN, [NOT] BETWEEN, IS [NOT] NULL, in_keyrange()); checked against the source; the table is copied again under the new filter while the others keep replicating; returns the VStream rule';
+'sets (or, with every filter NULL, removes) the column and row filter of a source table of a stream: include_columns or exclude_columns (the primary key stays), row_filter (conditions joined by AND: an integer, DECIMAL or DOUBLE column compared with a number, a DATE or DATETIME column with a date, IN, [NOT] BETWEEN, IS [NOT] NULL, in_keyrange()); checked against the source; the table is copied again under the new filter while the others keep replicating; returns the VStream rule';
 
 REVOKE ALL ON FUNCTION vstream_fdw._filter_rule(name, text, text[], text[], text),
     vstream_fdw.set_table_filter(name, text, text[], text[], text) FROM PUBLIC;
