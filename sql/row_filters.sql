@@ -2,7 +2,7 @@
 -- the source (vstream_fdw._filter_rule parses the condition first, then
 -- looks the server up: "server ... does not exist" below means the syntax
 -- was accepted).  Type checks need the source's columns and are in the TAP
--- tests (017_row_filters_sim.pl, 223_e2e_filters.pl).
+-- tests (019_row_filters_sim.pl, 223_e2e_filters.pl).
 \set VERBOSITY default
 SET client_min_messages = warning;
 

@@ -1,4 +1,4 @@
-# 017_row_filters_sim.pl -- comparison row filters against the test VTGate:
+# 019_row_filters_sim.pl -- comparison row filters against the test VTGate:
 # the apply re-checks the filter on every row image.
 #
 # For a condition without in_keyrange(), Vitess sends both images of an
