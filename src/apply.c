@@ -786,6 +786,37 @@ find_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m, const Query__Row *row
 										ar->keyslot, ar->localslot);
 }
 
+/*
+ * A row updated out of its table's row filter (rowfilter.c) leaves the
+ * mirror: it is deleted, never only marked (a soft delete records a row
+ * deleted at the source; this one still exists there).
+ */
+static void
+filter_out_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
+			   const Query__Row *before, VStreamShardStatus *sh)
+{
+	EPQState	epq;
+
+	if (!find_row(state, ar, m, before))
+	{
+		if (sh)
+			status_count(&sh->delete_missing, 1);
+		ResetPerTupleExprContext(ar->estate);
+		return;
+	}
+#if PG_VERSION_NUM >= 160000
+	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1, NIL);
+#else
+	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1);
+#endif
+	ExecSimpleRelationDelete(ar->rri, ar->estate, &epq, ar->localslot);
+	EvalPlanQualEnd(&epq);
+	state->cid_used = true;
+	if (sh)
+		status_count(&sh->rows_deleted, 1);
+	ResetPerTupleExprContext(ar->estate);
+}
+
 static bool
 key_changed(ApplyRel *ar, TupleTableSlot *a, TupleTableSlot *b)
 {
@@ -940,8 +971,7 @@ apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
 			case ROWFILTER_SKIP:
 				continue;
 			case ROWFILTER_DELETE:
-				/* updated out of the row filter */
-				delete_row(state, ar, m, rc->before, sh);
+				filter_out_row(state, ar, m, rc->before, sh);
 				continue;
 			case ROWFILTER_INSERT:
 				/* updated into the row filter: the after image is the row */
