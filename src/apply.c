@@ -65,6 +65,7 @@
 
 #include "apply.h"
 #include "shape.h"
+#include "rowfilter.h"
 #include "vstream.h"
 
 #if PG_VERSION_NUM >= 160000
@@ -796,6 +797,37 @@ find_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m, const Query__Row *row
 										ar->keyslot, ar->localslot);
 }
 
+/*
+ * A row updated out of its table's row filter (rowfilter.c) leaves the
+ * mirror: it is deleted, never only marked (a soft delete records a row
+ * deleted at the source; this one still exists there).
+ */
+static void
+filter_out_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
+			   const Query__Row *before, VStreamShardStatus *sh)
+{
+	EPQState	epq;
+
+	if (!find_row(state, ar, m, before))
+	{
+		if (sh)
+			status_count(&sh->delete_missing, 1);
+		ResetPerTupleExprContext(ar->estate);
+		return;
+	}
+#if PG_VERSION_NUM >= 160000
+	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1, NIL);
+#else
+	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1);
+#endif
+	ExecSimpleRelationDelete(ar->rri, ar->estate, &epq, ar->localslot);
+	EvalPlanQualEnd(&epq);
+	state->cid_used = true;
+	if (sh)
+		status_count(&sh->rows_deleted, 1);
+	ResetPerTupleExprContext(ar->estate);
+}
+
 static bool
 key_changed(ApplyRel *ar, TupleTableSlot *a, TupleTableSlot *b)
 {
@@ -983,6 +1015,21 @@ apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
 							m->table, m->keyspace, m->shard),
 					 errdetail("The row change carries JSON partial values (binlog_row_value_options=PARTIAL_JSON); applying them would store a wrong value."),
 					 errhint("Set binlog_row_value_options='' on the source MySQL servers; the changes already logged with partial JSON values need a new copy (vstream_fdw.resync_stream()).")));
+		switch (rowfilter_action(state, m, rc))
+		{
+			case ROWFILTER_APPLY:
+				break;
+			case ROWFILTER_SKIP:
+				continue;
+			case ROWFILTER_DELETE:
+				filter_out_row(state, ar, m, rc->before, sh);
+				continue;
+			case ROWFILTER_INSERT:
+				/* updated into the row filter: the after image is the row */
+				insert_row(state, ar, m, rc->after, rc->data_columns, sh);
+				inserted++;
+				continue;
+		}
 		if (rc->before == NULL && rc->after != NULL)
 		{
 			insert_row(state, ar, m, rc->after, rc->data_columns, sh);

@@ -70,6 +70,9 @@ typedef struct ApplyMapping
 	int		   *pk_fields;		/* field indexes of the primary key */
 	Oid			pkindex;
 	struct ShapeMapping *shape; /* mirror options (shape.c); NULL: none */
+	/* row filter re-checked by the apply (rowfilter.c); NULL: none */
+	struct RowFilterBinding *rowfilter;
+	bool		rowfilter_bound;	/* rowfilter is set for this FIELD */
 	/* scratch for vstream_decode_row */
 	const char **cell_values;
 	int		   *cell_lengths;

@@ -35,6 +35,7 @@
 
 #include "filter.h"
 #include "options.h"
+#include "rowfilter.h"
 #include "vstream.h"
 
 #define VSTREAM_PRI_KEY_FLAG 2
@@ -101,48 +102,6 @@ filter_columns(int32 stream_id, const char *source_table)
 	}
 	SPI_finish();
 	return result;
-}
-
-/* Is a row filter one in_keyrange(...) call (nothing else)? */
-static bool
-is_keyrange_filter(const char *f)
-{
-	const char *p = f;
-	int			depth = 0;
-	char		quote = 0;
-
-	while (*p == ' ' || *p == '\t' || *p == '\n')
-		p++;
-	if (pg_strncasecmp(p, "in_keyrange", 11) != 0)
-		return false;
-	p += 11;
-	while (*p == ' ')
-		p++;
-	if (*p != '(')
-		return false;
-	for (; *p; p++)
-	{
-		if (quote)
-		{
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == quote)
-				quote = 0;
-			continue;
-		}
-		if (*p == '\'' || *p == '"')
-			quote = *p;
-		else if (*p == '(')
-			depth++;
-		else if (*p == ')' && --depth == 0)
-		{
-			p++;
-			while (*p == ' ' || *p == '\t' || *p == '\n')
-				p++;
-			return *p == '\0';
-		}
-	}
-	return false;
 }
 
 static char *
@@ -289,6 +248,7 @@ vstream_filter_rule(PG_FUNCTION_ARGS)
 	List	   *include = NIL;
 	List	   *exclude = NIL;
 	char	   *row_filter = NULL;
+	RowFilter  *rf = NULL;
 	VStreamServerOptions *opts;
 	Binlogdata__FieldEvent *fe;
 	List	   *volatile columns = NIL;
@@ -314,19 +274,6 @@ vstream_filter_rule(PG_FUNCTION_ARGS)
 		exclude = text_array_list(PG_GETARG_ARRAYTYPE_P(3));
 	if (!PG_ARGISNULL(4))
 		row_filter = text_to_cstring(PG_GETARG_TEXT_PP(4));
-	/*
-	 * Vitess sends both images of an update when either meets a row filter
-	 * (vstreamer.processRowEvent), except for key-range filters: a row
-	 * leaving a comparison filter would arrive as an update and stay in the
-	 * mirror.  Until the apply re-checks such filters itself, only key
-	 * ranges are accepted.
-	 */
-	if (row_filter && !is_keyrange_filter(row_filter))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("row filter \"%s\" is not supported", row_filter),
-				 errdetail("Vitess sends both row images of an update when either of them meets a condition, so a row updated out of the filter would stay in the mirror; only key-range filters are split by Vitess itself."),
-				 errhint("Use in_keyrange('-80') or in_keyrange(column, 'vindex', '-80'), or filter the mirror with a view.")));
 	if (include != NIL && exclude != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -336,6 +283,9 @@ vstream_filter_rule(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid row filter \"%s\"", row_filter),
 				 errhint("Give the condition of a WHERE clause, without WHERE and without ';'.")));
+	/* what the apply cannot re-check exactly is refused (rowfilter.c) */
+	if (row_filter)
+		rf = rowfilter_parse(row_filter);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
@@ -361,6 +311,10 @@ vstream_filter_rule(PG_FUNCTION_ARGS)
 					 errmsg("column \"%s\" is part of the primary key of \"%s\" and cannot be left out",
 							(char *) lfirst(lc), table),
 					 errhint("Mirror tables are keyed by the source primary key.")));
+
+	if (rf)
+		rowfilter_check_fields(rf, table, fe->fields, (int) fe->n_fields,
+							   (include != NIL || exclude != NIL) ? columns : NIL);
 
 	initStringInfo(&sel);
 	appendStringInfoString(&sel, "select ");
@@ -388,7 +342,7 @@ vstream_filter_rule(PG_FUNCTION_ARGS)
 				 errmsg("Vitess does not accept the filter \"%s\" for table \"%s\"",
 						sel.data, table),
 				 errdetail("%s", edata->message),
-				 errhint("A row filter is in_keyrange('-80') or in_keyrange(column, 'vindex', '-80') with a vindex of the keyspace's VSchema.")));
+				 errhint("A key range is in_keyrange('-80') or in_keyrange(column, 'vindex', '-80') with a vindex of the keyspace's VSchema.")));
 	}
 	PG_END_TRY();
 

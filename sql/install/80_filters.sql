@@ -1,7 +1,7 @@
 -- vstream_fdw install script, part 80: column and row filters of tables.
 --
--- The same statements are the 0.1.0 -> 0.2.0 upgrade step (this file is
--- linked from sql/upgrade/0.1.0--0.2.0/).
+-- Added in 0.2.0 (its upgrade step is frozen in sql/history/); changes
+-- since then are also in sql/upgrade/0.2.0--0.3.0/80_row_filters.sql.
 
 CREATE TABLE vstream_fdw.table_filter (
     stream_id       integer NOT NULL
@@ -23,7 +23,7 @@ COMMENT ON COLUMN vstream_fdw.table_filter.stream_id IS 'the stream (vstream_fdw
 COMMENT ON COLUMN vstream_fdw.table_filter.source_table IS 'the source table filtered';
 COMMENT ON COLUMN vstream_fdw.table_filter.include_columns IS 'the only source columns mirrored (the primary key must be among them), or NULL';
 COMMENT ON COLUMN vstream_fdw.table_filter.exclude_columns IS 'source columns never mirrored, or NULL';
-COMMENT ON COLUMN vstream_fdw.table_filter.row_filter IS 'condition a source row must meet to be mirrored (evaluated by Vitess), or NULL';
+COMMENT ON COLUMN vstream_fdw.table_filter.row_filter IS 'condition a source row must meet to be mirrored, or NULL: evaluated by Vitess, and re-checked by the apply on every row image (a row updated out of it is deleted, one updated into it inserted)';
 COMMENT ON COLUMN vstream_fdw.table_filter.rule IS 'the VStream filter rule sent to VTGate for the table: select <columns> from <table> where <row_filter>';
 COMMENT ON COLUMN vstream_fdw.table_filter.columns IS 'with a column filter: the source columns streamed, resolved when the filter was set (a column added at the source later is not mirrored until set_table_filter is called again); NULL: every column';
 COMMENT ON COLUMN vstream_fdw.table_filter.set_at IS 'when the filter was set';
@@ -90,7 +90,7 @@ END
 $$;
 
 COMMENT ON FUNCTION vstream_fdw.set_table_filter(name, text, text[], text[], text) IS
-'sets (or, with every filter NULL, removes) the column and row filter of a source table of a stream: include_columns or exclude_columns (the primary key stays), row_filter (a condition Vitess evaluates); checked against the source; the table is copied again under the new filter while the others keep replicating; returns the VStream rule';
+'sets (or, with every filter NULL, removes) the column and row filter of a source table of a stream: include_columns or exclude_columns (the primary key stays), row_filter (conditions joined by AND: an integer, DECIMAL or DOUBLE column compared with a number, a DATE or DATETIME column with a date, IN, [NOT] BETWEEN, IS [NOT] NULL, in_keyrange()); checked against the source; the table is copied again under the new filter while the others keep replicating; returns the VStream rule';
 
 REVOKE ALL ON FUNCTION vstream_fdw._filter_rule(name, text, text[], text[], text),
     vstream_fdw.set_table_filter(name, text, text[], text[], text) FROM PUBLIC;
