@@ -233,5 +233,26 @@ is(sql(q{SELECT rule FROM vstream_fdw._filter_rule('rfs', 'rf', NULL, '{f}',
 
 sql(q{SELECT vstream_fdw.drop_stream('rfs', drop_tables => true)});
 $sim->stop;
+
+# The same changes with soft_delete: a row moved out of the filter is
+# removed (it still exists at the source), a row deleted at the source is
+# marked.
+my $sim2 = VStreamSim->start(scenario => $file, name => 'soft');
+sql(qq{
+	${\ $sim2->server_sql('rfs', $ks) }
+	SELECT vstream_fdw.create_stream('rfs', start => 'current', tables => '{rf}', soft_delete => true);
+	INSERT INTO vstream_fdw.table_filter (stream_id, source_table, row_filter, rule)
+	SELECT id, 'rf', 'amount > 100 AND price <= 50.5 AND dt >= ''2024-01-01 10:00:00''',
+	       'select * from `rf` where amount > 100 AND price <= 50.5 AND dt >= ''2024-01-01 10:00:00'''
+	  FROM vstream_fdw.stream WHERE server_name = 'rfs';
+});
+ok($node->poll_query_until('postgres',
+	q{SELECT state = 'error' FROM vstream_fdw.stream WHERE server_name = 'rfs'}),
+	'soft_delete: the scenario ran to its end');
+is(sql(q{SELECT string_agg(concat_ws('|', id, amount, _vstream_deleted), E'\n' ORDER BY id) FROM rfs.rf}),
+	join("\n", '4|102|t', '11|112|f', '12|130|f', '30|500|f'),
+	'soft_delete: rows moved out are removed, the row deleted at the source is marked');
+sql(q{SELECT vstream_fdw.drop_stream('rfs', drop_tables => true)});
+$sim2->stop;
 $node->stop;
 done_testing();
