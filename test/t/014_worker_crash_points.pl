@@ -56,7 +56,7 @@ sub expected_checkpoint
 my $checkpoint_sql = q{
 	SELECT string_agg(format('%s=%s=%s', e->>'shard', e->>'gtid', coalesce(e->>'table_p_ks', '')),
 	                  ',' ORDER BY e->>'shard')
-	  FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e};
+	  FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e};
 
 sub worker_pid
 {
@@ -231,7 +231,7 @@ for my $how ('kill', 'immediate')
 		                  ',' ORDER BY e->>'shard')
 		  FROM (SELECT vgtid FROM vstream_fdw.checkpoint
 		         WHERE stream_id = (SELECT id FROM vstream_fdw.stream)) c,
-		       jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e}),
+		       jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e}),
 		$want, 'the primary-key index leads to the last checkpoint');
 	drop_stream($sim);
 }

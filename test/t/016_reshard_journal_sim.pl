@@ -81,7 +81,7 @@ sub run_case
 		SELECT vstream_fdw.create_stream('sim', start => '%s');}, $sim->port, $start));
 	ok($node->poll_query_until('postgres', 'SELECT count(*) = 4 FROM sim.t'), "$name: rows of old and new shards applied");
 	is($node->safe_psql('postgres', q{SELECT string_agg(e->>'shard' || '=' || (e->>'gtid'), ' ' ORDER BY e->>'shard')
-		FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e}),
+		FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e}),
 		'-40=MariaDB/0-40-8 40-=MariaDB/0-41-10', "$name: the checkpoint names the new shards");
 	is($node->safe_psql('postgres', q{SELECT string_agg(shard || ':' || (switched_at IS NOT NULL) || ':' || local_position
 		|| ':' || array_to_string(participants, ',') || ':' || workflow, ' ' ORDER BY shard) FROM vstream_fdw.reshard_journal}),
