@@ -23,7 +23,7 @@
 #
 # Environment: BENCH_COPY_ROWS (default 1000000), BENCH_TXNS (200000),
 # BENCH_REPEAT (5: runs of each benchmark), BENCH_ONLY (abcdeg: which to run),
-# BENCH_WAL_TXNS (5000, for (g)),
+# BENCH_WAL_TXNS (20000, for (g)),
 # BENCH_FSYNC (on), VSTREAM_VITESS_ENV.
 #
 use strict;
@@ -424,7 +424,7 @@ sub bench_live
 # vs the subscriber of PostgreSQL's logical replication applying the same
 # workload (no shards there: one baseline for both).  Also the apply rate at
 # 256 shards vs logical replication, i.e. (b) at 256 shards.
-# BENCH_WAL_TXNS (default 5000) transactions per run.
+# BENCH_WAL_TXNS (default 20000) transactions per run.
 
 # (txn/s, WAL bytes/txn) of an apply, sampled from 2% to 100% of $total
 # through one psql session: "SELECT <count>, <current WAL LSN in bytes>"
@@ -435,7 +435,7 @@ sub wal_rate
 	my $pid = IPC::Open2::open2($outp, $in, 'psql', '-X', '-A', '-t', '-q', '-F', ' ',
 		'-d', $node->connstr('postgres'));
 	$in->autoflush(1);
-	my ($t0, $n0, $l0);
+	my ($t0, $n0, $l0, @first);
 	my $deadline = time() + 600;
 	while (1)
 	{
@@ -445,12 +445,15 @@ sub wal_rate
 		chomp $line;
 		my ($n, $lsn) = split / /, $line;
 		my $t = time();
-		($t0, $n0, $l0) = ($t, $n, $lsn) if !defined $t0 && $n >= 0.02 * $total;
+		@first = ($t, $n, $lsn) unless @first;
+		($t0, $n0, $l0) = ($t, $n, $lsn) if !defined $t0 && $n >= 0.02 * $total && $n < $total;
 		if ($n >= $total)
 		{
 			close $in;
 			waitpid($pid, 0);
-			die "too few samples to measure" if !defined $t0 || $n <= $n0;
+			# applied faster than the polls: from the first sample on
+			($t0, $n0, $l0) = @first if !defined $t0;
+			die "too few samples to measure" if $n <= $n0 || $t <= $t0;
 			return (($n - $n0) / ($t - $t0), ($lsn - $l0) / ($n - $n0));
 		}
 		die "timeout waiting for $total rows" if $t > $deadline;
@@ -460,7 +463,7 @@ sub wal_rate
 
 sub bench_wal
 {
-	my $n = $ENV{BENCH_WAL_TXNS} // 5000;
+	my $n = $ENV{BENCH_WAL_TXNS} // 20000;
 	say_("(g) WAL per applied single-row transaction: $n transactions, 2 and 256 shards, $repeat runs");
 	my $pub = PostgreSQL::Test::Cluster->new('wal_publisher');
 	$pub->init(allows_streaming => 'logical');
