@@ -245,7 +245,8 @@ checkpoint_open(Checkpoint *cp, int32 stream_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("table vstream_fdw.shard_position does not exist")));
-	cp->cxt = AllocSetContextCreate(TopMemoryContext, "vstream_fdw checkpoint",
+	/* for the session: a child of the caller's (session) context */
+	cp->cxt = AllocSetContextCreate(CurrentMemoryContext, "vstream_fdw checkpoint",
 									ALLOCSET_SMALL_SIZES);
 	cp->maxrows = 16;
 	cp->rows = MemoryContextAllocZero(cp->cxt, sizeof(PositionRow) * cp->maxrows);

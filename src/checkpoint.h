@@ -77,7 +77,10 @@ typedef struct Checkpoint
 /* Read a stream definition (in a transaction); NULL if it does not exist. */
 extern StreamDef *checkpoint_load_stream(int32 stream_id);
 
-/* Locate the position rows (in a transaction). */
+/*
+ * Locate the position rows (in a transaction); what the handle keeps lives
+ * in a child of the current memory context (the session's).
+ */
 extern void checkpoint_open(Checkpoint *cp, int32 stream_id);
 
 /*
