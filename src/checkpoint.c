@@ -100,7 +100,8 @@ checkpoint_load_stream(int32 stream_id)
 
 	if (SPI_execute_with_args("SELECT s.server_name::text, s.target_schema::text, "
 							  "s.tables, s.start, s.enabled, s.state, "
-							  "vstream_fdw.checkpoint_vgtid(s.id), "
+							  "(SELECT vstream_fdw._vgtid_join(array_agg(p.shard_gtid ORDER BY p.ord)) "
+							  " FROM vstream_fdw.shard_position p WHERE p.stream_id = s.id), "
 							  "coalesce(c.copy_completed, false) "
 							  "FROM vstream_fdw.stream s "
 							  "LEFT JOIN vstream_fdw.checkpoint c ON c.stream_id = s.id "

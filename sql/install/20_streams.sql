@@ -181,9 +181,9 @@ REVOKE ALL ON FUNCTION vstream_fdw._require_workers(),
     vstream_fdw._stop_worker(integer),
     vstream_fdw._wake_launcher(),
     vstream_fdw._start_position(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION vstream_fdw._vgtid_shards(bytea),
-    vstream_fdw._vgtid_join(bytea[]),
-    vstream_fdw.checkpoint_vgtid(integer) FROM PUBLIC;
+-- _vgtid_shards and _vgtid_join compute on the bytes they are given and
+-- checkpoint_vgtid reads shard_position with the caller's rights: they stay
+-- executable by PUBLIC (a stream owner's worker and the status view use them).
 
 -- Management functions.
 
@@ -430,7 +430,9 @@ WITH live AS (
            e->>'gtid' AS gtid, e->'table_p_ks' AS table_p_ks
       FROM vstream_fdw.checkpoint c,
            jsonb_array_elements(coalesce(vstream_fdw.vgtid_to_jsonb(
-               vstream_fdw.checkpoint_vgtid(c.stream_id)), '[]'::jsonb)) AS e
+               (SELECT vstream_fdw._vgtid_join(array_agg(sp.shard_gtid ORDER BY sp.ord))
+                  FROM vstream_fdw.shard_position sp WHERE sp.stream_id = c.stream_id)),
+               '[]'::jsonb)) AS e
 ), shards AS (
     SELECT coalesce(l.stream_id, v.stream_id) AS stream_id,
            coalesce(l.keyspace, v.keyspace) AS keyspace,
@@ -479,7 +481,9 @@ SELECT s.server_name AS server,
        coalesce(sh.worker_error, s.last_error) AS last_error,
        coalesce(sh.worker_error_at, s.last_error_at) AS last_error_at,
        coalesce(sh.worker_pid, w.worker_pid) AS worker_pid,
-       vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(s.id)) AS vgtid,
+       vstream_fdw.vgtid_to_jsonb(
+           (SELECT vstream_fdw._vgtid_join(array_agg(sp.shard_gtid ORDER BY sp.ord))
+              FROM vstream_fdw.shard_position sp WHERE sp.stream_id = s.id)) AS vgtid,
        greatest(c.updated_at, pa.updated_at) AS checkpoint_at,
        coalesce(sh.invalid_values, 0) AS invalid_values,
        CASE WHEN coalesce(sh.worker_error, s.last_error) IS NULL THEN NULL

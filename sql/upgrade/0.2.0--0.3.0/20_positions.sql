@@ -64,10 +64,6 @@ $$;
 COMMENT ON FUNCTION vstream_fdw.checkpoint_vgtid(integer) IS
 'the resume VGTID of a stream (serialized binlogdata.VGtid, as vgtid_to_jsonb takes it), joined from its vstream_fdw.shard_position rows; NULL before the first one';
 
-REVOKE ALL ON FUNCTION vstream_fdw._vgtid_shards(bytea),
-    vstream_fdw._vgtid_join(bytea[]),
-    vstream_fdw.checkpoint_vgtid(integer) FROM PUBLIC;
-
 -- the saved positions, split per shard
 INSERT INTO vstream_fdw.shard_position (stream_id, ord, keyspace, shard, shard_gtid, updated_at)
 SELECT c.stream_id, p.ord, p.keyspace, p.shard, p.shard_gtid, c.updated_at
@@ -92,7 +88,9 @@ WITH live AS (
            e->>'gtid' AS gtid, e->'table_p_ks' AS table_p_ks
       FROM vstream_fdw.checkpoint c,
            jsonb_array_elements(coalesce(vstream_fdw.vgtid_to_jsonb(
-               vstream_fdw.checkpoint_vgtid(c.stream_id)), '[]'::jsonb)) AS e
+               (SELECT vstream_fdw._vgtid_join(array_agg(sp.shard_gtid ORDER BY sp.ord))
+                  FROM vstream_fdw.shard_position sp WHERE sp.stream_id = c.stream_id)),
+               '[]'::jsonb)) AS e
 ), shards AS (
     SELECT coalesce(l.stream_id, v.stream_id) AS stream_id,
            coalesce(l.keyspace, v.keyspace) AS keyspace,
@@ -141,7 +139,9 @@ SELECT s.server_name AS server,
        coalesce(sh.worker_error, s.last_error) AS last_error,
        coalesce(sh.worker_error_at, s.last_error_at) AS last_error_at,
        coalesce(sh.worker_pid, w.worker_pid) AS worker_pid,
-       vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(s.id)) AS vgtid,
+       vstream_fdw.vgtid_to_jsonb(
+           (SELECT vstream_fdw._vgtid_join(array_agg(sp.shard_gtid ORDER BY sp.ord))
+              FROM vstream_fdw.shard_position sp WHERE sp.stream_id = s.id)) AS vgtid,
        greatest(c.updated_at, pa.updated_at) AS checkpoint_at,
        coalesce(sh.invalid_values, 0) AS invalid_values,
        CASE WHEN coalesce(sh.worker_error, s.last_error) IS NULL THEN NULL
