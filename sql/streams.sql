@@ -42,9 +42,13 @@ SELECT vstream_fdw.vgtid_to_jsonb(vgtid) AS vgtid, copy_completed, copied_shards
 -- a stream row without a worker: status, stop and drop still work
 INSERT INTO vstream_fdw.stream (server_name, target_schema, start, enabled, state)
 VALUES ('stream_srv', 'mirror_target', 'copy', false, 'stopped');
-INSERT INTO vstream_fdw.checkpoint (stream_id, vgtid, copy_completed)
-SELECT id, (SELECT vgtid FROM vstream_fdw._start_position('[{"keyspace": "customer", "shard": "0", "gtid": "MySQL56/a:1-7"}]')), true
-  FROM vstream_fdw.stream WHERE server_name = 'stream_srv';
+INSERT INTO vstream_fdw.checkpoint (stream_id, copy_completed)
+SELECT id, true FROM vstream_fdw.stream WHERE server_name = 'stream_srv';
+INSERT INTO vstream_fdw.shard_position (stream_id, ord, keyspace, shard, shard_gtid)
+SELECT s.id, p.ord, p.keyspace, p.shard, p.shard_gtid
+  FROM vstream_fdw.stream s,
+       vstream_fdw._vgtid_shards((SELECT vgtid FROM vstream_fdw._start_position('[{"keyspace": "customer", "shard": "0", "gtid": "MySQL56/a:1-7"}]'))) p
+ WHERE s.server_name = 'stream_srv';
 SELECT server, target_schema, keyspace, shard, phase, position, rows_copied,
        conflicts, worker_pid, vgtid
   FROM vstream_fdw.stream_status;
@@ -56,7 +60,8 @@ SELECT vstream_fdw._request_recopy(s.id, '_vt_hld_0123_20260101000000_')
   FROM vstream_fdw.stream s;
 SELECT vstream_fdw._request_recopy(s.id, 't') FROM vstream_fdw.stream s;
 SELECT source_table, table_name, state FROM vstream_fdw.mirror;
-SELECT vstream_fdw.vgtid_to_jsonb(vgtid) AS vgtid_with_recopy FROM vstream_fdw.checkpoint;
+SELECT vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(stream_id)) AS vgtid_with_recopy FROM vstream_fdw.checkpoint;
+SELECT ord, keyspace, shard FROM vstream_fdw.shard_position;
 DELETE FROM vstream_fdw.mirror;
 SELECT vstream_fdw.stop_stream('stream_srv');
 SELECT server_name, enabled, state FROM vstream_fdw.stream;
@@ -66,6 +71,25 @@ INSERT INTO vstream_fdw.mirror SELECT id, 't' FROM vstream_fdw.stream;
 SELECT vstream_fdw.drop_stream('stream_srv', drop_tables => true);
 SELECT count(*) AS streams FROM vstream_fdw.stream;
 SELECT count(*) AS checkpoints FROM vstream_fdw.checkpoint;
+SELECT count(*) AS positions FROM vstream_fdw.shard_position;
+
+-- positions stored per shard join back into the VGTID byte for byte:
+-- table_p_ks with lastpk, empty gtids, many shards, a shard switch (journal)
+CREATE TEMP TABLE vg AS
+SELECT n, (vstream_fdw._start_position(j)).vgtid AS v FROM (VALUES
+  (1, '[{"keyspace": "customer", "shard": "-80", "gtid": "MySQL56/a:1-5", "table_p_ks": [{"table_name": "corder", "lastpk": {"fields": [{"name": "id", "type": "INT64"}], "rows": [{"lengths": [3], "values": "MTIz"}]}}, {"table_name": "customer", "lastpk": null}]}, {"keyspace": "customer", "shard": "80-", "gtid": ""}]'),
+  (2, '[{"keyspace": "customer", "shard": "-40", "gtid": "MariaDB/0-40-8"}, {"keyspace": "customer", "shard": "40-80", "gtid": "MariaDB/0-41-10"}, {"keyspace": "customer", "shard": "80-", "gtid": "MySQL56/b:1-99"}]'),
+  (3, (SELECT jsonb_agg(jsonb_build_object('keyspace', 'big', 'shard', lpad(to_hex(i), 3, '0'), 'gtid', 'MySQL56/c:1-' || i))::text
+         FROM generate_series(1, 1024) i))
+) AS t(n, j);
+SELECT n, (SELECT count(*) FROM vstream_fdw._vgtid_shards(v)) AS shards,
+       vstream_fdw._vgtid_join((SELECT array_agg(shard_gtid ORDER BY ord) FROM vstream_fdw._vgtid_shards(v))) = v AS round_trip
+  FROM vg ORDER BY n;
+SELECT ord, keyspace, shard, length(shard_gtid) > 0 AS has_entry
+  FROM vg, vstream_fdw._vgtid_shards(v) WHERE n = 1;
+SELECT vstream_fdw._vgtid_join('{}'::bytea[]) IS NULL AS none;
+SELECT vstream_fdw._vgtid_shards('\x0b01'::bytea);
+SELECT vstream_fdw._vgtid_shards('\x0a05ab'::bytea);
 SELECT to_regclass('mirror_target.t') AS dropped_mirror;
 DROP SCHEMA mirror_target;
 

@@ -3,13 +3,16 @@
  * checkpoint.c
  *	  Catalog access of the stream worker.
  *
- * The checkpoint row of a stream (vstream_fdw.checkpoint) is rewritten once
- * per applied source transaction, in that transaction.  To keep that cheap
- * the worker remembers the row's TID and writes a new version directly
- * instead of running SQL: a heap update, HOT because the row's page is
- * pruned every few writes (so the table does not grow either), with index
- * entries only for a version that had to leave its page.  Everything else
- * here is rare and uses SPI with parameters.
+ * The position of a stream is one vstream_fdw.shard_position row per shard
+ * of its VGTID (see position.c); each applied source transaction rewrites,
+ * in that transaction, the rows of the shards whose entry changed: one row
+ * (the transaction's shard) except at a journal.  To keep that cheap the
+ * worker remembers the rows' TIDs and writes new versions directly instead
+ * of running SQL: a heap update, HOT because the row's page is pruned every
+ * few writes (so the table does not grow either), with index entries only
+ * for a version that had to leave its page.  The checkpoint row itself
+ * (copy_completed) changes once per stream and uses SPI, as does everything
+ * else here.
  *
  * Also the SQL-callable position helpers of the install script:
  * _start_position() and vgtid_to_jsonb().
@@ -47,16 +50,19 @@
 #include "utils/snapmgr.h"
 
 #include "checkpoint.h"
+#include "position.h"
 #include "vstream.h"
 
-/* attribute numbers of vstream_fdw.checkpoint */
-#define Anum_checkpoint_stream_id		1
-#define Anum_checkpoint_vgtid			2
-#define Anum_checkpoint_copy_completed	3
-#define Anum_checkpoint_updated_at		4
-#define Natts_checkpoint				4
+/* attribute numbers of vstream_fdw.shard_position */
+#define Anum_position_stream_id		1
+#define Anum_position_ord			2
+#define Anum_position_keyspace		3
+#define Anum_position_shard			4
+#define Anum_position_shard_gtid	5
+#define Anum_position_updated_at	6
+#define Natts_position				6
 
-/* prune the checkpoint row's page every this many writes */
+/* prune a position row's page every this many writes of the row */
 #define CHECKPOINT_PRUNE_EVERY			8
 
 static void
@@ -93,7 +99,9 @@ checkpoint_load_stream(int32 stream_id)
 		elog(ERROR, "SPI_connect failed");
 
 	if (SPI_execute_with_args("SELECT s.server_name::text, s.target_schema::text, "
-							  "s.tables, s.start, s.enabled, s.state, c.vgtid, "
+							  "s.tables, s.start, s.enabled, s.state, "
+							  "(SELECT vstream_fdw._vgtid_join(array_agg(p.shard_gtid ORDER BY p.ord)) "
+							  " FROM vstream_fdw.shard_position p WHERE p.stream_id = s.id), "
 							  "coalesce(c.copy_completed, false), "
 							  "s.metadata_columns, s.soft_delete "
 							  "FROM vstream_fdw.stream s "
@@ -161,55 +169,110 @@ checkpoint_load_stream(int32 stream_id)
 	return def;
 }
 
-/* Locate the checkpoint row of a stream; in a transaction. */
-void
-checkpoint_open(Checkpoint *cp, int32 stream_id)
+/* Read the position rows (in a transaction): the committed state. */
+static void
+load_rows(Checkpoint *cp)
 {
-	Oid			nsp = get_namespace_oid("vstream_fdw", false);
 	Relation	rel;
 	SysScanDesc scan;
 	ScanKeyData key;
 	HeapTuple	tup;
+	MemoryContext old;
+	VgtidPart  *parts;
+
+	cp->nrows = 0;
+	cp->next_ord = 0;
+	if (cp->saved)
+		pfree(cp->saved);
+	cp->saved = NULL;
+	cp->pending_saved = NULL;
+	cp->pending = false;
+	cp->stale = false;
+
+	rel = table_open(cp->relid, RowExclusiveLock);
+	ScanKeyInit(&key, Anum_position_stream_id, BTEqualStrategyNumber,
+				F_INT4EQ, Int32GetDatum(cp->stream_id));
+	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
+							  NULL, 1, &key);
+	parts = palloc(sizeof(VgtidPart) * cp->maxrows);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int32		ord;
+		Datum		g;
+
+		ord = DatumGetInt32(heap_getattr(tup, Anum_position_ord,
+										 RelationGetDescr(rel), &isnull));
+		g = heap_getattr(tup, Anum_position_shard_gtid,
+						 RelationGetDescr(rel), &isnull);
+		if (isnull)
+			continue;
+		if (cp->nrows == cp->maxrows)
+		{
+			cp->maxrows *= 2;
+			cp->rows = repalloc(cp->rows, sizeof(PositionRow) * cp->maxrows);
+			parts = repalloc(parts, sizeof(VgtidPart) * cp->maxrows);
+		}
+		memset(&cp->rows[cp->nrows], 0, sizeof(PositionRow));
+		cp->rows[cp->nrows].ord = ord;
+		cp->rows[cp->nrows].tid = tup->t_self;
+		{
+			bytea	   *b = DatumGetByteaPCopy(g);
+
+			parts[cp->nrows].data = VARDATA(b);
+			parts[cp->nrows].len = VARSIZE(b) - VARHDRSZ;
+		}
+		cp->nrows++;
+		cp->next_ord = Max(cp->next_ord, ord + 1);
+	}
+	old = MemoryContextSwitchTo(cp->cxt);
+	cp->saved = position_join(parts, cp->nrows);
+	MemoryContextSwitchTo(old);
+	systable_endscan(scan);
+	table_close(rel, NoLock);
+	cp->pending_nrows = cp->nrows;
+}
+
+/* Locate the position rows of a stream; in a transaction. */
+void
+checkpoint_open(Checkpoint *cp, int32 stream_id)
+{
+	Oid			nsp = get_namespace_oid("vstream_fdw", false);
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1];
+	bool		isnull;
 
 	memset(cp, 0, sizeof(Checkpoint));
 	cp->stream_id = stream_id;
-	cp->relid = get_relname_relid("checkpoint", nsp);
+	cp->relid = get_relname_relid("shard_position", nsp);
 	if (!OidIsValid(cp->relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table vstream_fdw.checkpoint does not exist")));
+				 errmsg("table vstream_fdw.shard_position does not exist")));
+	/* for the session: a child of the caller's (session) context */
+	cp->cxt = AllocSetContextCreate(CurrentMemoryContext, "vstream_fdw checkpoint",
+									ALLOCSET_SMALL_SIZES);
+	cp->maxrows = 16;
+	cp->rows = MemoryContextAllocZero(cp->cxt, sizeof(PositionRow) * cp->maxrows);
 
-	rel = table_open(cp->relid, RowExclusiveLock);
-	ScanKeyInit(&key, Anum_checkpoint_stream_id, BTEqualStrategyNumber,
-				F_INT4EQ, Int32GetDatum(stream_id));
-	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		bool		isnull;
+	/* the checkpoint row: a stream always has one; recreate it if deleted */
+	args[0] = Int32GetDatum(stream_id);
+	spi_exec("INSERT INTO vstream_fdw.checkpoint (stream_id, copy_completed) "
+			 "VALUES ($1, false) ON CONFLICT (stream_id) DO NOTHING",
+			 1, argtypes, args, NULL, false, SPI_OK_INSERT);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT copy_completed FROM vstream_fdw.checkpoint "
+							  "WHERE stream_id = $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read vstream_fdw.checkpoint");
+	cp->copy_completed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1,
+													&isnull));
+	SPI_finish();
 
-		cp->tid = tup->t_self;
-		cp->copy_completed = DatumGetBool(heap_getattr(tup, Anum_checkpoint_copy_completed,
-													   RelationGetDescr(rel), &isnull));
-	}
-	systable_endscan(scan);
-
-	if (!ItemPointerIsValid(&cp->tid))
-	{
-		/* a stream always has one; recreate it if someone deleted it */
-		Datum		values[Natts_checkpoint];
-		bool		nulls[Natts_checkpoint];
-
-		memset(nulls, true, sizeof(nulls));
-		values[0] = Int32GetDatum(stream_id);
-		nulls[0] = false;
-		values[2] = BoolGetDatum(false);
-		nulls[2] = false;
-		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-		CatalogTupleInsert(rel, tup);
-		cp->tid = tup->t_self;
-	}
-	table_close(rel, NoLock);
+	load_rows(cp);
 }
 
 /*
@@ -218,7 +281,7 @@ checkpoint_open(Checkpoint *cp, int32 stream_id)
  * entries are made only for a version that left its page.
  */
 static void
-update_checkpoint_tuple(Relation rel, ItemPointer otid, HeapTuple tup)
+update_position_tuple(Relation rel, ItemPointer otid, HeapTuple tup)
 {
 	bool		need_index;
 	CatalogIndexState indstate;
@@ -264,75 +327,261 @@ update_checkpoint_tuple(Relation rel, ItemPointer otid, HeapTuple tup)
 	CatalogCloseIndexes(indstate);
 }
 
+/* Write shard i of the VGTID (its entry) into row i. */
+static void
+write_position_row(Checkpoint *cp, Relation rel, int i, const VgtidPart *part,
+				   TimestampTz now)
+{
+	Datum		values[Natts_position];
+	bool		nulls[Natts_position];
+	HeapTuple	tup;
+	char	   *ks;
+	char	   *sh;
+	bytea	   *g;
+	PositionRow *row;
+
+	if (i >= cp->maxrows)
+	{
+		int			newmax = Max(cp->maxrows * 2, i + 1);
+
+		cp->rows = repalloc(cp->rows, sizeof(PositionRow) * newmax);
+		memset(cp->rows + cp->maxrows, 0,
+			   sizeof(PositionRow) * (newmax - cp->maxrows));
+		cp->maxrows = newmax;
+	}
+	row = &cp->rows[i];
+
+	position_part_names(part, &ks, &sh);
+	g = palloc(VARHDRSZ + part->len);
+	SET_VARSIZE(g, VARHDRSZ + part->len);
+	memcpy(VARDATA(g), part->data, part->len);
+
+	memset(nulls, false, sizeof(nulls));
+	values[Anum_position_stream_id - 1] = Int32GetDatum(cp->stream_id);
+	values[Anum_position_keyspace - 1] = CStringGetTextDatum(ks);
+	values[Anum_position_shard - 1] = CStringGetTextDatum(sh);
+	values[Anum_position_shard_gtid - 1] = PointerGetDatum(g);
+	values[Anum_position_updated_at - 1] = TimestampTzGetDatum(now);
+
+	if (i < cp->pending_nrows && !row->deleted)
+	{
+		/* the shard's row: a new version of it */
+		if (++row->writes_since_prune >= CHECKPOINT_PRUNE_EVERY)
+		{
+			/*
+			 * Prune the row's page first, as a read of it would: the worker
+			 * never reads the row, and without pruning every update would
+			 * leave a dead version behind until the page is full and the
+			 * next version moves to a new page.  With pruning the row stays
+			 * on its page and updates are HOT.  A page holds dozens of
+			 * versions: looking every few writes is enough.
+			 */
+			Buffer		buf = ReadBuffer(rel, ItemPointerGetBlockNumber(&row->tid));
+
+			heap_page_prune_opt(rel, buf);
+			ReleaseBuffer(buf);
+			row->writes_since_prune = 0;
+		}
+		values[Anum_position_ord - 1] = Int32GetDatum(row->ord);
+		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+		update_position_tuple(rel, &row->tid, tup);
+	}
+	else
+	{
+		/*
+		 * A shard beyond the stored ones (a journal's new shards, or the
+		 * shards of the first VGTID): a new row after the others, so that
+		 * the ord order stays the VGTID's.  (Rows from i on were deleted, if
+		 * any, in this transaction.)
+		 */
+		memset(row, 0, sizeof(PositionRow));
+		row->ord = cp->next_ord++;
+		values[Anum_position_ord - 1] = Int32GetDatum(row->ord);
+		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+		CatalogTupleInsert(rel, tup);
+	}
+	row->tid = tup->t_self;
+	cp->rows_written++;
+	heap_freetuple(tup);
+	pfree(g);
+	pfree(ks);
+	pfree(sh);
+}
+
 /*
- * Write the checkpoint row in the current transaction: the VGTID (NULL:
- * keep old_vgtid, the saved one) and the copy_completed flag.
+ * Write the position in the current transaction: the VGTID (NULL: keep the
+ * stored one) and the copy_completed flag.
  */
 void
 checkpoint_write(Checkpoint *cp, bytea *vgtid, bytea *old_vgtid,
 				 bool copy_completed)
 {
-	Relation	rel;
-	Datum		values[Natts_checkpoint];
-	bool		nulls[Natts_checkpoint];
-	HeapTuple	tup;
-	ItemPointerData otid;
+	bool		was_copy_completed;
 
-	if (vgtid == NULL)
-		vgtid = old_vgtid;
-	otid = cp->pending ? cp->pending_tid : cp->tid;
-
-	rel = table_open(cp->relid, RowExclusiveLock);
-
-	/*
-	 * Prune the row's page first, as a read of it would: the worker never
-	 * reads the row, and without pruning every update would leave a dead
-	 * version behind until the page is full and the next version moves to a
-	 * new page (one new page per few dozen transactions until autovacuum
-	 * comes).  With pruning the row stays on its page and updates are HOT.
-	 * A page holds a few dozen versions: looking every few writes is enough.
-	 */
-	if (++cp->writes_since_prune >= CHECKPOINT_PRUNE_EVERY)
+	if (cp->stale)
+		load_rows(cp);
+	if (!cp->pending)
 	{
-		Buffer		buf = ReadBuffer(rel, ItemPointerGetBlockNumber(&otid));
+		/* pending from here on: an error below rolls back what was written */
+		cp->pending = true;
+		cp->pending_saved = cp->saved;
+		cp->pending_copy_completed = cp->copy_completed;
+	}
+	was_copy_completed = cp->pending_copy_completed;
 
-		heap_page_prune_opt(rel, buf);
-		ReleaseBuffer(buf);
-		cp->writes_since_prune = 0;
+	if (vgtid != NULL)
+	{
+		bytea	   *stored = cp->pending_saved;
+		VgtidPart  *oldp = NULL;
+		VgtidPart  *newp = NULL;
+		int			nold = 0;
+		int			nnew;
+		int			i;
+		int			first_new;
+		Relation	rel = NULL;
+		TimestampTz now = GetCurrentTransactionStartTimestamp();
+		MemoryContext old;
+
+		if (stored)
+			nold = position_split(VARDATA_ANY(stored), VARSIZE_ANY_EXHDR(stored),
+								  &oldp);
+		Assert(nold == cp->pending_nrows);
+		nnew = position_split(VARDATA_ANY(vgtid), VARSIZE_ANY_EXHDR(vgtid), &newp);
+
+		/*
+		 * Rows stay where they are as long as the shards do: the first shard
+		 * that is not the stored one at its place ends them (a journal); the
+		 * rows from there on are deleted and the shards from there on
+		 * written as new rows, in order.
+		 */
+		for (first_new = 0; first_new < nnew && first_new < nold; first_new++)
+		{
+			char	   *ks1,
+					   *sh1,
+					   *ks2,
+					   *sh2;
+			bool		same;
+
+			if (oldp[first_new].len == newp[first_new].len &&
+				memcmp(oldp[first_new].data, newp[first_new].data,
+					   newp[first_new].len) == 0)
+				continue;
+			position_part_names(&oldp[first_new], &ks1, &sh1);
+			position_part_names(&newp[first_new], &ks2, &sh2);
+			same = strcmp(ks1, ks2) == 0 && strcmp(sh1, sh2) == 0;
+			pfree(ks1);
+			pfree(sh1);
+			pfree(ks2);
+			pfree(sh2);
+			if (!same)
+				break;
+		}
+		if (first_new < nold)
+		{
+			rel = table_open(cp->relid, RowExclusiveLock);
+			for (i = first_new; i < nold; i++)
+			{
+				simple_heap_delete(rel, &cp->rows[i].tid);
+				cp->rows[i].deleted = true;
+				cp->rows_written++;
+			}
+		}
+		for (i = 0; i < nnew; i++)
+		{
+			if (i < first_new &&
+				oldp[i].len == newp[i].len &&
+				memcmp(oldp[i].data, newp[i].data, newp[i].len) == 0)
+				continue;
+			if (rel == NULL)
+				rel = table_open(cp->relid, RowExclusiveLock);
+			write_position_row(cp, rel, i, &newp[i], now);
+		}
+		if (rel)
+			table_close(rel, NoLock);
+		cp->pending_nrows = nnew;
+
+		old = MemoryContextSwitchTo(cp->cxt);
+		if (cp->pending_saved && cp->pending_saved != cp->saved)
+			pfree(cp->pending_saved);
+		cp->pending_saved = (bytea *) pg_detoast_datum_copy((struct varlena *) vgtid);
+		MemoryContextSwitchTo(old);
+		if (oldp)
+			pfree(oldp);
+		if (newp)
+			pfree(newp);
 	}
 
-	values[0] = Int32GetDatum(cp->stream_id);
-	nulls[0] = false;
-	values[1] = PointerGetDatum(vgtid);
-	nulls[1] = (vgtid == NULL);
-	values[2] = BoolGetDatum(copy_completed);
-	nulls[2] = false;
-	values[3] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	nulls[3] = false;
-	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-	update_checkpoint_tuple(rel, &otid, tup);
-	cp->pending_tid = tup->t_self;
-	cp->pending = true;
+	if (copy_completed != was_copy_completed)
+	{
+		Oid			argtypes[2] = {INT4OID, BOOLOID};
+		Datum		values[2];
+
+		values[0] = Int32GetDatum(cp->stream_id);
+		values[1] = BoolGetDatum(copy_completed);
+		spi_exec("UPDATE vstream_fdw.checkpoint "
+				 "SET copy_completed = $2, updated_at = now() "
+				 "WHERE stream_id = $1",
+				 2, argtypes, values, NULL, false, SPI_OK_UPDATE);
+	}
 	cp->pending_copy_completed = copy_completed;
-	heap_freetuple(tup);
-	table_close(rel, NoLock);
+	(void) old_vgtid;
 }
 
 void
 checkpoint_committed(Checkpoint *cp)
 {
-	if (cp->pending)
+	int			i;
+
+	if (!cp->pending)
+		return;
+	for (i = 0; i < cp->pending_nrows; i++)
+		cp->rows[i].deleted = false;
+	cp->nrows = cp->pending_nrows;
+	if (cp->pending_saved != cp->saved)
 	{
-		cp->tid = cp->pending_tid;
-		cp->copy_completed = cp->pending_copy_completed;
-		cp->pending = false;
+		if (cp->saved)
+			pfree(cp->saved);
+		cp->saved = cp->pending_saved;
 	}
+	cp->pending_saved = NULL;
+	cp->copy_completed = cp->pending_copy_completed;
+	cp->pending = false;
 }
 
+/*
+ * The transaction rolled back: the TIDs it wrote are gone; the rows are read
+ * again before the next write (aborts are rare: errors).
+ */
 void
 checkpoint_aborted(Checkpoint *cp)
 {
+	if (!cp->pending)
+		return;
+	if (cp->pending_saved && cp->pending_saved != cp->saved)
+		pfree(cp->pending_saved);
+	cp->pending_saved = NULL;
 	cp->pending = false;
+	cp->stale = true;
+}
+
+void
+checkpoint_store_vgtid(int32 stream_id, bytea *vgtid)
+{
+	Oid			argtypes[2] = {INT4OID, BYTEAOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+
+	values[0] = Int32GetDatum(stream_id);
+	values[1] = PointerGetDatum(vgtid);
+	if (vgtid == NULL)
+		nulls[1] = 'n';
+	spi_exec("DELETE FROM vstream_fdw.shard_position WHERE stream_id = $1",
+			 1, argtypes, values, NULL, false, SPI_OK_DELETE);
+	spi_exec("INSERT INTO vstream_fdw.shard_position "
+			 "(stream_id, ord, keyspace, shard, shard_gtid, updated_at) "
+			 "SELECT $1, p.ord, p.keyspace, p.shard, p.shard_gtid, now() "
+			 "FROM vstream_fdw._vgtid_shards($2) p",
+			 2, argtypes, values, nulls, false, SPI_OK_INSERT);
 }
 
 void

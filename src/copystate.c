@@ -793,19 +793,9 @@ vstream_request_recopy(PG_FUNCTION_ARGS)
 	if (def->vgtid)
 	{
 		Binlogdata__VGtid *vgtid = vstream_vgtid_deserialize(def->vgtid);
-		Oid			types[2] = {INT4OID, BYTEAOID};
-		Datum		values[2];
 
 		vgtid_add_recopy(vgtid, list_make1(table));
-		values[0] = Int32GetDatum(stream_id);
-		values[1] = PointerGetDatum(vstream_vgtid_serialize(vgtid));
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args("UPDATE vstream_fdw.checkpoint SET vgtid = $2, "
-								  "updated_at = now() WHERE stream_id = $1",
-								  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not write vstream_fdw.checkpoint");
-		SPI_finish();
+		checkpoint_store_vgtid(stream_id, vstream_vgtid_serialize(vgtid));
 	}
 	PG_RETURN_VOID();
 }

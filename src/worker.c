@@ -1014,6 +1014,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 	}
 	apply->def = def;
 	apply->opts = options_get_server_by_name(def->server_name, GetUserId());
+	MemoryContextSwitchTo(sessioncxt);
 	checkpoint_open(&apply->checkpoint, stream_id);
 	MemoryContextSwitchTo(sessioncxt);
 	copyindex_session_start(apply);

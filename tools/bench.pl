@@ -17,10 +17,14 @@
 #      foreign table, then the mirror)
 #  (e) with a local Vitess: latency of LIMIT 1 on the live foreign table vs
 #      a full scan of it (ms; ratio = LIMIT 1 / full scan, smaller is better)
+#  (g) WAL bytes per applied single-row transaction at 2 and at 256 shards
+#      vs logical replication's subscriber (smaller is better), and the
+#      apply rate at 256 shards vs logical replication ((b) at 256 shards)
 #
 # Environment: BENCH_COPY_ROWS (default 1000000), BENCH_TXNS (200000),
-# BENCH_REPEAT (5: runs of each benchmark), BENCH_ONLY (abcde: which to run),
+# BENCH_REPEAT (5: runs of each benchmark), BENCH_ONLY (abcdeg: which to run),
 # BENCH_MIRROR_OPTIONS (1: (a) and (b) with metadata columns and soft deletes),
+# BENCH_WAL_TXNS (20000, for (g)),
 # BENCH_FSYNC (on), VSTREAM_VITESS_ENV.
 #
 use strict;
@@ -40,7 +44,7 @@ use VStreamSim;
 my $copy_rows = $ENV{BENCH_COPY_ROWS} // 1_000_000;
 my $txns = $ENV{BENCH_TXNS} // 200_000;
 my $repeat = $ENV{BENCH_REPEAT} // 5;
-my $only = $ENV{BENCH_ONLY} // 'abcde';	# which of (a) .. (e) to run
+my $only = $ENV{BENCH_ONLY} // 'abcdeg';	# which of (a) .. (g) to run
 # BENCH_MIRROR_OPTIONS=1: the streams of (a) and (b) with metadata columns
 # and soft deletes (the cost of the mirror options)
 my $mirror_options = $ENV{BENCH_MIRROR_OPTIONS} ? ', metadata_columns => true, soft_delete => true' : '';
@@ -417,10 +421,134 @@ sub bench_live
 	system("$mysql -e 'drop table live_bench'");
 }
 
+# ------------------------------------ (g) WAL per applied 1-row transaction
+# WAL written on the applying side per single-row source transaction, ours
+# at 2 and at 256 shards (VTGate sends the whole VGTID with every
+# transaction; only the transaction's shard's position row is rewritten)
+# vs the subscriber of PostgreSQL's logical replication applying the same
+# workload (no shards there: one baseline for both).  Also the apply rate at
+# 256 shards vs logical replication, i.e. (b) at 256 shards.
+# BENCH_WAL_TXNS (default 20000) transactions per run.
+
+# (txn/s, WAL bytes/txn) of an apply, sampled from 2% to 100% of $total
+# through one psql session: "SELECT <count>, <current WAL LSN in bytes>"
+sub wal_rate
+{
+	my ($node, $count_sql, $total) = @_;
+	my ($in, $outp);
+	my $pid = IPC::Open2::open2($outp, $in, 'psql', '-X', '-A', '-t', '-q', '-F', ' ',
+		'-d', $node->connstr('postgres'));
+	$in->autoflush(1);
+	my ($t0, $n0, $l0, @first);
+	my $deadline = time() + 600;
+	while (1)
+	{
+		print $in "SELECT ($count_sql), pg_current_wal_insert_lsn() - '0/0';\n";
+		my $line = <$outp>;
+		die "psql ended" unless defined $line;
+		chomp $line;
+		my ($n, $lsn) = split / /, $line;
+		my $t = time();
+		@first = ($t, $n, $lsn) unless @first;
+		($t0, $n0, $l0) = ($t, $n, $lsn) if !defined $t0 && $n >= 0.02 * $total && $n < $total;
+		if ($n >= $total)
+		{
+			close $in;
+			waitpid($pid, 0);
+			# applied faster than the polls: from the first sample on
+			($t0, $n0, $l0) = @first if !defined $t0;
+			die "too few samples to measure" if $n <= $n0 || $t <= $t0;
+			return (($n - $n0) / ($t - $t0), ($lsn - $l0) / ($n - $n0));
+		}
+		die "timeout waiting for $total rows" if $t > $deadline;
+		sleep(0.02);
+	}
+}
+
+sub bench_wal
+{
+	my $n = $ENV{BENCH_WAL_TXNS} // 20000;
+	say_("(g) WAL per applied single-row transaction: $n transactions, 2 and 256 shards, $repeat runs");
+	my $pub = PostgreSQL::Test::Cluster->new('wal_publisher');
+	$pub->init(allows_streaming => 'logical');
+	$pub->append_conf('postgresql.conf',
+		"max_wal_size = '4GB'\nlog_min_messages = warning\nfsync = $fsync\nlog_statement = 'none'\n");
+	$pub->start;
+	my $sub = PostgreSQL::Test::Cluster->new('wal_subscriber');
+	$sub->init;
+	$sub->append_conf('postgresql.conf',
+		"max_wal_size = '4GB'\nlog_min_messages = warning\nfsync = $fsync\n"
+		  . "shared_buffers = '512MB'\ncheckpoint_timeout = '30min'\nwal_level = 'replica'\n"
+		  . "log_statement = 'none'\n");
+	$sub->start;
+	my $shape = 'id bigint PRIMARY KEY, name text, amount numeric(12,2), created timestamp(0)';
+	my (%wal, %rate, @lwal, @lrate, %wratio, %rratio);
+	for my $run (1 .. $repeat)
+	{
+		# logical replication: the backlog is built with the subscription
+		# disabled, then applied
+		$pub->safe_psql('postgres', qq{
+			DROP PUBLICATION IF EXISTS p; DROP TABLE IF EXISTS bench;
+			CREATE TABLE bench ($shape); CREATE PUBLICATION p FOR TABLE bench;});
+		$sub->safe_psql('postgres', qq{
+			DROP SUBSCRIPTION IF EXISTS s; DROP TABLE IF EXISTS bench;
+			CREATE TABLE bench ($shape);
+			CREATE SUBSCRIPTION s CONNECTION '${\ $pub->connstr() } dbname=postgres'
+			  PUBLICATION p WITH (copy_data = false, enabled = false);});
+		$pub->safe_psql('postgres', qq{
+			SET synchronous_commit = off;
+			DO \$\$ BEGIN
+			  FOR i IN 1..$n LOOP
+			    INSERT INTO bench VALUES (i, 'name-' || i, i / 100.0, '2024-01-01'::timestamp + i * interval '1 second');
+			    COMMIT;
+			  END LOOP;
+			END \$\$;});
+		$pub->safe_psql('postgres', 'CHECKPOINT');
+		$sub->safe_psql('postgres', 'CHECKPOINT');
+		$sub->safe_psql('postgres', 'ALTER SUBSCRIPTION s ENABLE');
+		my ($lr, $lw) = wal_rate($sub, 'SELECT coalesce(max(id), 0) FROM bench', $n);
+		$sub->safe_psql('postgres', 'ALTER SUBSCRIPTION s DISABLE');
+		push @lwal, $lw;
+		push @lrate, $lr;
+		for my $k (2, 256)
+		{
+			my $sim = VStreamSim->start(generate => "txns:$n,nshards=$k,prerender=1");
+			$node->safe_psql('postgres', qq{
+				SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
+				${\ $sim->server_sql('bench') }
+				CHECKPOINT;});
+			$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench', start => 'current')});
+			wait_until($node, q{SELECT to_regclass('bench.bench') IS NOT NULL});
+			my ($r, $w) = wal_rate($node, 'SELECT coalesce(max(id) - 999999999, 0) FROM bench.bench', $n);
+			$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('bench')});
+			$sim->stop;
+			push @{ $wal{$k} }, $w;
+			push @{ $rate{$k} }, $r;
+			push @{ $wratio{$k} }, $w / $lw;
+			push @{ $rratio{$k} }, $r / $lr;
+			say_(sprintf("    run %d, %3d shards: vstream_fdw %.0f WAL bytes/txn, %.0f txn/s; "
+				  . "logical replication %.0f WAL bytes/txn, %.0f txn/s (WAL %.2f, rate %.2f)",
+				$run, $k, $w, $r, $lw, $lr, $w / $lw, $r / $lr));
+		}
+	}
+	for my $k (2, 256)
+	{
+		push @results, [ "(g) WAL bytes/1-row txn, $k shards, vs logical repl.",
+			median(@{ $wal{$k} }), median(@lwal), median(@{ $wratio{$k} }), undef ];
+	}
+	push @results, [ '(g) 1-row txns/s, 256 shards, vs logical replication',
+		median(@{ $rate{256} }), median(@lrate), median(@{ $rratio{256} }), undef ];
+	$node->safe_psql('postgres', q{SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream});
+	$sub->safe_psql('postgres', 'DROP SUBSCRIPTION s');
+	$sub->stop;
+	$pub->stop;
+}
+
 bench_copy() if $only =~ /a/;
 bench_txns() if $only =~ /b/;
 bench_vitess() if $only =~ /c/;
 bench_live() if $only =~ /[de]/;
+bench_wal() if $only =~ /g/;
 $node->stop;
 
 say_('');

@@ -29,20 +29,43 @@ COMMENT ON COLUMN vstream_fdw.stream.owner IS 'role the worker runs as';
 COMMENT ON COLUMN vstream_fdw.stream.state IS 'copying, replicating, stopped or error (a stream in error waits for start_stream)';
 COMMENT ON COLUMN vstream_fdw.stream.last_error IS 'last error of the worker, also transient ones';
 
--- Resume position, updated in the same transaction as the rows it covers.
--- Narrow and HOT-friendly: it is updated once per source transaction.
+-- Stream-wide part of the resume position: whether the copy phase is over.
+-- The VGTID itself is in shard_position, one row per shard.
 CREATE TABLE vstream_fdw.checkpoint (
     stream_id       integer PRIMARY KEY
                     REFERENCES vstream_fdw.stream (id) ON DELETE CASCADE,
-    vgtid           bytea,
     copy_completed  boolean NOT NULL DEFAULT false,
     updated_at      timestamptz
-) WITH (fillfactor = 50);
+);
 
 COMMENT ON TABLE vstream_fdw.checkpoint IS
-'resume position of each stream: the VGTID (serialized binlogdata.VGtid, exactly as received, table_p_ks included) committed with the rows it covers';
-COMMENT ON COLUMN vstream_fdw.checkpoint.vgtid IS 'last applied VGTID (binlogdata.VGtid protobuf); NULL before the first one';
+'stream-wide part of the resume position of each stream (the VGTID is in vstream_fdw.shard_position, one row per shard)';
 COMMENT ON COLUMN vstream_fdw.checkpoint.copy_completed IS 'true once the stream-wide COPY_COMPLETED was applied (or the stream started without a copy)';
+
+-- Resume position, one row per shard of the stream's VGTID, updated in the
+-- same transaction as the rows it covers: a source transaction comes from
+-- one shard and rewrites that shard's row only (HOT, by the worker).  The
+-- rows joined in ord order are the VGTID byte for byte
+-- (vstream_fdw.checkpoint_vgtid).
+CREATE TABLE vstream_fdw.shard_position (
+    stream_id       integer NOT NULL
+                    REFERENCES vstream_fdw.stream (id) ON DELETE CASCADE,
+    ord             integer NOT NULL,
+    keyspace        text NOT NULL,
+    shard           text NOT NULL,
+    shard_gtid      bytea NOT NULL,
+    updated_at      timestamptz,
+    PRIMARY KEY (stream_id, ord)
+) WITH (fillfactor = 50);
+
+COMMENT ON TABLE vstream_fdw.shard_position IS
+'resume position of each stream, one row per shard: the shard''s entry of the last applied VGTID (serialized binlogdata.ShardGtid exactly as received, table_p_ks included), committed with the rows it covers; vstream_fdw.checkpoint_vgtid() joins them into the VGTID';
+COMMENT ON COLUMN vstream_fdw.shard_position.stream_id IS 'the stream (vstream_fdw.stream.id)';
+COMMENT ON COLUMN vstream_fdw.shard_position.ord IS 'place of the shard in the VGTID (rows in ord order make the VGTID)';
+COMMENT ON COLUMN vstream_fdw.shard_position.keyspace IS 'keyspace of the shard';
+COMMENT ON COLUMN vstream_fdw.shard_position.shard IS 'the shard';
+COMMENT ON COLUMN vstream_fdw.shard_position.shard_gtid IS 'the shard''s entry of the VGTID (binlogdata.ShardGtid protobuf): gtid and table_p_ks';
+COMMENT ON COLUMN vstream_fdw.shard_position.updated_at IS 'start time of the PostgreSQL transaction that last wrote this shard''s position';
 
 -- Per-shard state: which shards finished their copy phase.
 CREATE TABLE vstream_fdw.shard_state (
@@ -73,11 +96,13 @@ COMMENT ON SEQUENCE vstream_fdw.stream_id_seq IS 'ids of vstream_fdw.stream';
 SELECT pg_catalog.pg_extension_config_dump('vstream_fdw.stream', '');
 SELECT pg_catalog.pg_extension_config_dump('vstream_fdw.stream_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('vstream_fdw.checkpoint', '');
+SELECT pg_catalog.pg_extension_config_dump('vstream_fdw.shard_position', '');
 SELECT pg_catalog.pg_extension_config_dump('vstream_fdw.shard_state', '');
 SELECT pg_catalog.pg_extension_config_dump('vstream_fdw.mirror', '');
 
 REVOKE ALL ON vstream_fdw.stream, vstream_fdw.checkpoint,
     vstream_fdw.shard_state, vstream_fdw.mirror FROM PUBLIC;
+REVOKE ALL ON vstream_fdw.shard_position FROM PUBLIC;
 
 -- Internal helpers (C).
 
@@ -122,10 +147,43 @@ LANGUAGE C STRICT IMMUTABLE;
 COMMENT ON FUNCTION vstream_fdw.vgtid_to_jsonb(bytea) IS
 'renders a checkpoint VGTID (serialized binlogdata.VGtid) as JSON: [{"keyspace":..,"shard":..,"gtid":..,"table_p_ks":[..]}]';
 
+CREATE FUNCTION vstream_fdw._vgtid_shards(vgtid bytea,
+    OUT ord integer, OUT keyspace text, OUT shard text, OUT shard_gtid bytea)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'vstream_vgtid_shards'
+LANGUAGE C STRICT IMMUTABLE;
+
+COMMENT ON FUNCTION vstream_fdw._vgtid_shards(bytea) IS
+'internal: splits a VGTID (serialized binlogdata.VGtid) into the rows of vstream_fdw.shard_position holding it';
+
+CREATE FUNCTION vstream_fdw._vgtid_join(shard_gtids bytea[])
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'vstream_vgtid_join'
+LANGUAGE C STRICT IMMUTABLE;
+
+COMMENT ON FUNCTION vstream_fdw._vgtid_join(bytea[]) IS
+'internal: the VGTID (serialized binlogdata.VGtid) made of these shards'' entries in order; NULL for none';
+
+CREATE FUNCTION vstream_fdw.checkpoint_vgtid(stream_id integer)
+RETURNS bytea
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT vstream_fdw._vgtid_join(array_agg(p.shard_gtid ORDER BY p.ord))
+      FROM vstream_fdw.shard_position p
+     WHERE p.stream_id = checkpoint_vgtid.stream_id
+$$;
+
+COMMENT ON FUNCTION vstream_fdw.checkpoint_vgtid(integer) IS
+'the resume VGTID of a stream (serialized binlogdata.VGtid, as vgtid_to_jsonb takes it), joined from its vstream_fdw.shard_position rows; NULL before the first one';
+
 REVOKE ALL ON FUNCTION vstream_fdw._require_workers(),
     vstream_fdw._stop_worker(integer),
     vstream_fdw._wake_launcher(),
     vstream_fdw._start_position(text) FROM PUBLIC;
+-- _vgtid_shards and _vgtid_join compute on the bytes they are given and
+-- checkpoint_vgtid reads shard_position with the caller's rights: they stay
+-- executable by PUBLIC (a stream owner's worker and the status view use them).
 
 -- Management functions.
 
@@ -189,8 +247,11 @@ BEGIN
     VALUES (server, coalesce(target_schema, server), tables, start,
             CASE WHEN pos.copy_completed THEN 'replicating' ELSE 'copying' END)
     RETURNING id INTO sid;
-    INSERT INTO vstream_fdw.checkpoint (stream_id, vgtid, copy_completed, updated_at)
-    VALUES (sid, pos.vgtid, pos.copy_completed, now());
+    INSERT INTO vstream_fdw.checkpoint (stream_id, copy_completed, updated_at)
+    VALUES (sid, pos.copy_completed, now());
+    INSERT INTO vstream_fdw.shard_position (stream_id, ord, keyspace, shard, shard_gtid, updated_at)
+    SELECT sid, p.ord, p.keyspace, p.shard, p.shard_gtid, now()
+      FROM vstream_fdw._vgtid_shards(pos.vgtid) AS p;
     INSERT INTO vstream_fdw.shard_state (stream_id, keyspace, shard, copy_completed)
     SELECT sid, split_part(ks, '/', 1), substr(ks, length(split_part(ks, '/', 1)) + 2), true
       FROM unnest(pos.copied_shards) AS ks;
@@ -307,8 +368,9 @@ BEGIN
         END IF;
     END LOOP;
     UPDATE vstream_fdw.checkpoint
-       SET vgtid = NULL, copy_completed = false, updated_at = now()
+       SET copy_completed = false, updated_at = now()
      WHERE stream_id = st.id;
+    DELETE FROM vstream_fdw.shard_position WHERE stream_id = st.id;
     DELETE FROM vstream_fdw.shard_state WHERE stream_id = st.id;
     UPDATE vstream_fdw.stream
        SET enabled = true, state = 'copying', last_error = NULL, last_error_at = NULL
@@ -367,8 +429,10 @@ WITH live AS (
     SELECT c.stream_id, e->>'keyspace' AS keyspace, e->>'shard' AS shard,
            e->>'gtid' AS gtid, e->'table_p_ks' AS table_p_ks
       FROM vstream_fdw.checkpoint c,
-           jsonb_array_elements(CASE WHEN c.vgtid IS NULL THEN '[]'::jsonb
-                                     ELSE vstream_fdw.vgtid_to_jsonb(c.vgtid) END) AS e
+           jsonb_array_elements(coalesce(vstream_fdw.vgtid_to_jsonb(
+               (SELECT vstream_fdw._vgtid_join(array_agg(sp.shard_gtid ORDER BY sp.ord))
+                  FROM vstream_fdw.shard_position sp WHERE sp.stream_id = c.stream_id)),
+               '[]'::jsonb)) AS e
 ), shards AS (
     SELECT coalesce(l.stream_id, v.stream_id) AS stream_id,
            coalesce(l.keyspace, v.keyspace) AS keyspace,
@@ -417,18 +481,22 @@ SELECT s.server_name AS server,
        coalesce(sh.worker_error, s.last_error) AS last_error,
        coalesce(sh.worker_error_at, s.last_error_at) AS last_error_at,
        coalesce(sh.worker_pid, w.worker_pid) AS worker_pid,
-       CASE WHEN c.vgtid IS NULL THEN NULL
-            ELSE vstream_fdw.vgtid_to_jsonb(c.vgtid) END AS vgtid,
-       c.updated_at AS checkpoint_at,
+       vstream_fdw.vgtid_to_jsonb(
+           (SELECT vstream_fdw._vgtid_join(array_agg(sp.shard_gtid ORDER BY sp.ord))
+              FROM vstream_fdw.shard_position sp WHERE sp.stream_id = s.id)) AS vgtid,
+       greatest(c.updated_at, pa.updated_at) AS checkpoint_at,
        coalesce(sh.invalid_values, 0) AS invalid_values,
        CASE WHEN coalesce(sh.worker_error, s.last_error) IS NULL THEN NULL
             WHEN s.state = 'error' THEN true
             ELSE coalesce(sh.worker_error_at, s.last_error_at)
-                 >= coalesce(greatest(c.updated_at, p.caught_up_to), '-infinity')
+                 >= coalesce(greatest(c.updated_at, pa.updated_at, p.caught_up_to), '-infinity')
        END AS last_error_current,
        coalesce(p.shards_not_shown, 0) AS shards_not_shown
   FROM vstream_fdw.stream s
   LEFT JOIN vstream_fdw.checkpoint c ON c.stream_id = s.id
+  LEFT JOIN (SELECT sp.stream_id, max(sp.updated_at) AS updated_at
+               FROM vstream_fdw.shard_position sp GROUP BY sp.stream_id) pa
+         ON pa.stream_id = s.id
   LEFT JOIN shards sh ON sh.stream_id = s.id
   LEFT JOIN vstream_fdw.shard_state ss
          ON ss.stream_id = s.id AND ss.keyspace = sh.keyspace AND ss.shard = sh.shard

@@ -6,7 +6,7 @@ COMMENT ON COLUMN vstream_fdw.stream.created_at IS 'when create_stream was calle
 COMMENT ON COLUMN vstream_fdw.stream.last_error_at IS 'when last_error happened';
 
 COMMENT ON COLUMN vstream_fdw.checkpoint.stream_id IS 'the stream (vstream_fdw.stream.id)';
-COMMENT ON COLUMN vstream_fdw.checkpoint.updated_at IS 'start time of the PostgreSQL transaction that wrote this checkpoint';
+COMMENT ON COLUMN vstream_fdw.checkpoint.updated_at IS 'when copy_completed was last written';
 
 COMMENT ON COLUMN vstream_fdw.shard_state.stream_id IS 'the stream (vstream_fdw.stream.id)';
 COMMENT ON COLUMN vstream_fdw.shard_state.keyspace IS 'source keyspace';

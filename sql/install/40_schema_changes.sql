@@ -195,8 +195,9 @@ BEGIN
      WHERE stream_id = st.id AND state = 'copying';
     DELETE FROM vstream_fdw.table_copy WHERE stream_id = st.id;
     UPDATE vstream_fdw.checkpoint
-       SET vgtid = NULL, copy_completed = false, updated_at = now()
+       SET copy_completed = false, updated_at = now()
      WHERE stream_id = st.id;
+    DELETE FROM vstream_fdw.shard_position WHERE stream_id = st.id;
     DELETE FROM vstream_fdw.shard_state WHERE stream_id = st.id;
     UPDATE vstream_fdw.stream
        SET enabled = true, state = 'copying', last_error = NULL, last_error_at = NULL

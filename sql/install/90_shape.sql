@@ -95,8 +95,11 @@ BEGIN
             CASE WHEN pos.copy_completed THEN 'replicating' ELSE 'copying' END,
             metadata_columns, soft_delete)
     RETURNING id INTO sid;
-    INSERT INTO vstream_fdw.checkpoint (stream_id, vgtid, copy_completed, updated_at)
-    VALUES (sid, pos.vgtid, pos.copy_completed, now());
+    INSERT INTO vstream_fdw.checkpoint (stream_id, copy_completed, updated_at)
+    VALUES (sid, pos.copy_completed, now());
+    INSERT INTO vstream_fdw.shard_position (stream_id, ord, keyspace, shard, shard_gtid, updated_at)
+    SELECT sid, p.ord, p.keyspace, p.shard, p.shard_gtid, now()
+      FROM vstream_fdw._vgtid_shards(pos.vgtid) AS p;
     INSERT INTO vstream_fdw.shard_state (stream_id, keyspace, shard, copy_completed)
     SELECT sid, split_part(ks, '/', 1), substr(ks, length(split_part(ks, '/', 1)) + 2), true
       FROM unnest(pos.copied_shards) AS ks;

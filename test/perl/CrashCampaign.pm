@@ -36,7 +36,7 @@ my $MIRROR_SQL = q{SELECT id, name::text, amount::numeric, created::timestamp FR
 my $CHECKPOINT_SQL = q{
 	SELECT string_agg(format('%s=%s=%s', e->>'shard', e->>'gtid', coalesce(e->>'table_p_ks', '')),
 	                  ',' ORDER BY e->>'shard')
-	  FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e};
+	  FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e};
 
 sub new
 {

@@ -62,7 +62,7 @@ sub check_mirrors
 	{
 		is($node->safe_psql('postgres', qq{
 			SELECT e->>'gtid' FROM vstream_fdw.checkpoint c,
-			       jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e
+			       jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e
 			 WHERE e->>'shard' = '$shard'}),
 			$last_gtid{$shard}, "$label: checkpoint of shard $shard is the last VGTID");
 	}

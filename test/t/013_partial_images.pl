@@ -144,7 +144,7 @@ is($node->safe_psql('postgres', q{SELECT id, a, b, c, d FROM pimg.t5 ORDER BY id
 is($node->safe_psql('postgres', q{
 	SELECT e->>'gtid' FROM vstream_fdw.stream s
 	  JOIN vstream_fdw.checkpoint c ON c.stream_id = s.id,
-	  jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e
+	  jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e
 	 WHERE s.server_name = 'pimg'}),
 	$last_good_gtid, 'checkpoint at the last transaction before the partial JSON value');
 

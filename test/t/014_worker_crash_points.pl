@@ -56,7 +56,7 @@ sub expected_checkpoint
 my $checkpoint_sql = q{
 	SELECT string_agg(format('%s=%s=%s', e->>'shard', e->>'gtid', coalesce(e->>'table_p_ks', '')),
 	                  ',' ORDER BY e->>'shard')
-	  FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e};
+	  FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e};
 
 sub worker_pid
 {
@@ -203,23 +203,23 @@ for my $how ('kill', 'immediate')
 	drop_stream($sim);
 }
 
-# ---- the checkpoint row leaves its page ----
+# ---- the position rows leave their page ----
 # A snapshot held by another session keeps every old version of the
-# checkpoint row alive, so pruning cannot make room: its page fills and the
-# updates stop being HOT.  The new versions then need index entries, which
+# shards' position rows alive, so pruning cannot make room: their page fills
+# and the updates stop being HOT.  The new versions then need index entries, which
 # checkpoint.c makes itself; after a crash the index must lead to the last
 # checkpoint.
 {
 	my $T = 100000;
 	my $sim = VStreamSim->start(generate => "txns:$T", name => 'txns_pages');
 	my $non_hot = q{SELECT coalesce(sum(n_tup_upd - n_tup_hot_upd), 0) FROM pg_stat_user_tables
-	                 WHERE relid = 'vstream_fdw.checkpoint'::regclass};
+	                 WHERE relid = 'vstream_fdw.shard_position'::regclass};
 	my $non_hot0 = $node->safe_psql('postgres', $non_hot);
 	my $bg = $node->background_psql('postgres');
-	$bg->query_safe(q{BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM vstream_fdw.checkpoint;});
+	$bg->query_safe(q{BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM vstream_fdw.shard_position;});
 	start_stream($sim, 'current');
 	ok($node->poll_query_until('postgres', "SELECT ($non_hot) > $non_hot0 + 10"),
-		'checkpoint updates stopped being HOT while old versions were kept');
+		'position updates stopped being HOT while old versions were kept');
 	my $at = crash_at('txns, checkpoint row off its page', 'kill', 1);
 	note("crashed at $at of $T rows");
 	eval { $bg->quit; };
@@ -229,7 +229,8 @@ for my $how ('kill', 'immediate')
 		SET enable_seqscan = off; SET enable_bitmapscan = off;
 		SELECT string_agg(format('%s=%s=%s', e->>'shard', e->>'gtid', coalesce(e->>'table_p_ks', '')),
 		                  ',' ORDER BY e->>'shard')
-		  FROM (SELECT vgtid FROM vstream_fdw.checkpoint
+		  FROM (SELECT vstream_fdw._vgtid_join(array_agg(shard_gtid ORDER BY ord)) AS vgtid
+		          FROM vstream_fdw.shard_position
 		         WHERE stream_id = (SELECT id FROM vstream_fdw.stream)) c,
 		       jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e}),
 		$want, 'the primary-key index leads to the last checkpoint');

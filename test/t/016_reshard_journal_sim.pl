@@ -81,8 +81,16 @@ sub run_case
 		SELECT vstream_fdw.create_stream('sim', start => '%s');}, $sim->port, $start));
 	ok($node->poll_query_until('postgres', 'SELECT count(*) = 4 FROM sim.t'), "$name: rows of old and new shards applied");
 	is($node->safe_psql('postgres', q{SELECT string_agg(e->>'shard' || '=' || (e->>'gtid'), ' ' ORDER BY e->>'shard')
-		FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e}),
+		FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e}),
 		'-40=MariaDB/0-40-8 40-=MariaDB/0-41-10', "$name: the checkpoint names the new shards");
+	# the old shards' position rows were replaced by the new shards' rows,
+	# in the VGTID's order, and they join back into the VGTID's bytes
+	is($node->safe_psql('postgres', q{SELECT string_agg(shard, ' ' ORDER BY ord) || ' '
+		|| (vstream_fdw._vgtid_join(array_agg(shard_gtid ORDER BY ord))
+		    = (SELECT vstream_fdw._vgtid_join(array_agg(p.shard_gtid ORDER BY p.ord))
+		         FROM vstream_fdw._vgtid_shards(vstream_fdw.checkpoint_vgtid(1)) p))
+		FROM vstream_fdw.shard_position}),
+		'-40 40- true', "$name: one position row per new shard, the old ones deleted");
 	is($node->safe_psql('postgres', q{SELECT string_agg(shard || ':' || (switched_at IS NOT NULL) || ':' || local_position
 		|| ':' || array_to_string(participants, ',') || ':' || workflow, ' ' ORDER BY shard) FROM vstream_fdw.reshard_journal}),
 		'-80:true:MariaDB/0-1-2:customer/-80,customer/80-:cust2cust 80-:true:MariaDB/0-2-2:customer/-80,customer/80-:cust2cust',

@@ -86,7 +86,7 @@ kill_at('replication', $N + 2000);
 my $want = join(',', map { "$_=MySQL56/$uuid{$_}:1-" . (100 + ($_ eq '-80' ? int(($M + 1) / 2) : int($M / 2))) } sort keys %uuid);
 ok($node->poll_query_until('postgres', qq{
 	SELECT string_agg(format('%s=%s', e->>'shard', e->>'gtid'), ',' ORDER BY e->>'shard') = '$want'
-	  FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e}),
+	  FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e}),
 	'checkpoint at the last VGTID')
   or diag($node->safe_psql('postgres', 'SELECT * FROM vstream_fdw.stream_status'));
 SKIP:
@@ -166,7 +166,7 @@ ok($node->poll_query_until('postgres', q{
 	  FROM vstream_fdw.stream}), 'the stream runs again');
 ok($node->poll_query_until('postgres', qq{
 	SELECT string_agg(format('%s=%s', e->>'shard', e->>'gtid'), ',' ORDER BY e->>'shard') = '$want'
-	  FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e}),
+	  FROM vstream_fdw.checkpoint c, jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e}),
 	'nothing copied again: the checkpoint stays at the end of the log');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM vstream_fdw.mirror WHERE state <> 'active'}),
 	'0', 'no mirror being copied');

@@ -36,7 +36,7 @@ sub sqlv { return VitessCluster::psql_value($node, $_[0]) // ''; }
 sub checkpoint_shards
 {
 	return sqlv("SELECT string_agg(e->>'shard', ' ' ORDER BY e->>'shard') FROM vstream_fdw.checkpoint c,
-	          jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(c.vgtid)) e");
+	          jsonb_array_elements(vstream_fdw.vgtid_to_jsonb(vstream_fdw.checkpoint_vgtid(c.stream_id))) e");
 }
 
 sub status_shards
