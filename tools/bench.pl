@@ -8,19 +8,39 @@
 #      vs PostgreSQL COPY of the same rows into a table of the same shape
 #  (b) single-row source transactions applied per second, vs PostgreSQL's
 #      logical replication applying the same workload between two clusters
-#  (c) with a local Vitess (test/vitess/cluster-up.sh): copy of a real
-#      keyspace through VTGate vs a raw VStream drain of the same keyspace
-#      (Vitess's own Go client, tools/vstream-drain)
-#  (d) with a local Vitess: verify() rows compared per second on a table of
+#  (c) with a local Vitess (test/vitess/cluster-up.sh): copy of
+#      BENCH_VITESS_ROWS rows (default 200000; own table bench_rows in the
+#      sharded keyspace customer, dropped afterwards) through VTGate vs a raw
+#      VStream drain of the same table (Vitess's own Go client,
+#      tools/vstream-drain)
+#  (d) with a local Vitess: the same copy, then a replication backlog of
+#      BENCH_BACKLOG_ROWS rows (default 100000, written as 10-row statements
+#      while every consumer is stopped, then applied), vs Debezium's Vitess
+#      connector feeding Debezium's JDBC sink into the same PostgreSQL
+#      (tools/debezium-bench: one JVM, embedded engine, no Kafka): rows/s,
+#      peak memory, rows written twice
+#  (e) with a local Vitess: end-to-end latency from source commit to visible
+#      in the mirror at a steady BENCH_LAT_RATE (default 1000) single-row
+#      source transactions per second from BENCH_LAT_CONNS (4) connections
+#      through VTGate, for BENCH_LAT_SECONDS (20): p50 and p99, vs the 10 ms
+#      target
+#  (f) with a local Vitess: the backlog of (d) applied by us vs drained raw
+#      by tools/vstream-drain from the same position
+#  (h) with a local Vitess: verify() rows compared per second on a table of
 #      BENCH_LIVE_ROWS rows (default 300000, own table live_bench in
 #      commerce, dropped afterwards) vs a plain read of both sides (the live
 #      foreign table, then the mirror)
-#  (e) with a local Vitess: latency of LIMIT 1 on the live foreign table vs
+#  (i) with a local Vitess: latency of LIMIT 1 on the live foreign table vs
 #      a full scan of it (ms; ratio = LIMIT 1 / full scan, smaller is better)
 #
+# (c), (d) and (f) share one table and run together: each run copies it on
+# all three sides, then writes one backlog and applies it on all three.
+#
 # Environment: BENCH_COPY_ROWS (default 1000000), BENCH_TXNS (200000),
-# BENCH_REPEAT (5: runs of each benchmark), BENCH_ONLY (abcde: which to run),
-# BENCH_FSYNC (on), VSTREAM_VITESS_ENV.
+# BENCH_REPEAT (5: runs of each benchmark), BENCH_ONLY (abcdefghi: which to
+# run), BENCH_FSYNC (on), VSTREAM_VITESS_ENV, VITESS_CACHE (where
+# vstream-drain and debezium-bench are built), BENCH_VITESS_ROWS,
+# BENCH_BACKLOG_ROWS, BENCH_LAT_RATE, BENCH_LAT_CONNS, BENCH_LAT_SECONDS.
 #
 use strict;
 use warnings;
@@ -39,12 +59,13 @@ use VStreamSim;
 my $copy_rows = $ENV{BENCH_COPY_ROWS} // 1_000_000;
 my $txns = $ENV{BENCH_TXNS} // 200_000;
 my $repeat = $ENV{BENCH_REPEAT} // 5;
-my $only = $ENV{BENCH_ONLY} // 'abcde';	# which of (a) .. (e) to run
+my $only = $ENV{BENCH_ONLY} // 'abcdefghi';	# which of (a) .. (i) to run
 # every cluster runs with fsync as in production (PostgreSQL::Test::Cluster
 # turns it off); BENCH_FSYNC=off for the test-harness setting
 my $fsync = $ENV{BENCH_FSYNC} // 'on';
 my ($hwm_copy, $hwm_txn) = ('n/a', 'n/a');
 my @results;
+my @notes;	# lines printed under the table
 
 sub say_ { print $out "@_\n"; }
 
@@ -60,6 +81,7 @@ $SIG{__DIE__} = sub { print $out "bench.pl: $_[0]" unless $^S; };
 # Peak private memory (RssAnon, kB) of the stream worker seen while waiting;
 # VmHWM would also count the shared buffers the worker touched.
 my $peak_anon = 0;
+my $peak_hwm = 0;	# VmHWM of the worker (peak resident set, shared buffers included)
 
 sub sample_worker_memory
 {
@@ -71,6 +93,7 @@ sub sample_worker_memory
 	while (<$fh>)
 	{
 		$peak_anon = $1 if /^RssAnon:\s*(\d+)/ && $1 > $peak_anon;
+		$peak_hwm = $1 if /^VmHWM:\s*(\d+)/ && $1 > $peak_hwm;
 	}
 	close $fh;
 }
@@ -160,6 +183,7 @@ wal_level = 'replica'
 log_min_messages = warning
 log_statement = 'none'
 fsync = $fsync
+listen_addresses = '127.0.0.1'
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION vstream_fdw');
@@ -284,59 +308,381 @@ sub bench_txns
 	$pub->stop;
 }
 
-# ------------------------------------------------------ (c) real Vitess
-sub bench_vitess
+# ------------------------------------------- (c), (d), (f) real Vitess
+# Time from $start (a closure starting the consumer) until "$count_sql"
+# returns $total, polled every 20 ms through one psql session; the
+# worker's memory is sampled on the way.
+sub time_until_count
 {
-	my $envfile = $ENV{VSTREAM_VITESS_ENV} // '/tmp/vt-vstream/env.sh';
-	my $drain = ($ENV{VITESS_CACHE} // '/var/cache/vstream_fdw') . '/bin/vstream-drain';
-	if (-f $envfile && -x $drain)
+	my ($start, $count_sql, $total) = @_;
+	my ($in, $outp);
+	my $pid = IPC::Open2::open2($outp, $in, 'psql', '-X', '-A', '-t', '-q',
+		'-d', $node->connstr('postgres'));
+	$in->autoflush(1);
+	my $t0 = time();
+	$start->();
+	my $deadline = $t0 + 900;
+	my ($polls, $worker_pid) = (0, 0);
+	while (1)
 	{
-		my %env;
-		open(my $fh, '<', $envfile) or die;
-		while (<$fh>) { $env{$1} = $2 if /^export (\w+)=['"]?(.*?)['"]?$/; }
-		close $fh;
-		my $gport = $env{VTGATE_GRPC_PORT} // 15991;
-		say_("(c) real Vitess: copy of keyspace customer, ours vs raw VStream drain");
-		# enough rows to measure: top corder up to BENCH_VITESS_ROWS
-		my $want = $ENV{BENCH_VITESS_ROWS} // 200_000;
-		my $have = `mysql -h 127.0.0.1 -P $env{VTGATE_MYSQL_PORT} -u root -N -e "set workload='olap'; select count(*) from corder" customer 2>/dev/null`;
-		chomp $have;
-		if (($have // 0) =~ /^\d+$/ && $have < $want)
+		print $in "$count_sql;\n";
+		my $n = <$outp>;
+		die "psql ended" unless defined $n;
+		chomp $n;
+		my $t = time();
+		if ($n >= $total)
 		{
-			say_("    loading " . ($want - $have) . " rows into customer.corder first");
-			system("bash", "$FindBin::Bin/../test/vitess/load-corder.sh", $want - $have, 5_000_000 + $have) == 0
-			  or die "load-corder.sh failed";
+			close $in;
+			waitpid($pid, 0);
+			return $t - $t0;
 		}
-		my $out = `$drain -server 127.0.0.1:$gport -keyspace customer -copy -until-copy-completed 2>&1`;
-		my ($drain_rate) = $out =~ /\brows_per_s=([\d.]+)/;
-		if ($drain_rate)
+		die "timeout waiting for $total rows ($n)" if $t > $deadline;
+		if (++$polls % 10 == 0)
 		{
-			$node->safe_psql('postgres', qq{
-				SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
-				DROP SERVER IF EXISTS vt CASCADE;
-				CREATE SERVER vt FOREIGN DATA WRAPPER vstream_fdw
-				  OPTIONS (host '127.0.0.1', port '$gport', keyspace 'customer');});
-			my $t0 = time();
-			$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('vt')});
-			wait_until($node, 'SELECT coalesce(bool_and(copy_completed), false) FROM vstream_fdw.checkpoint');
-			my $el = time() - $t0;
-			my $n = $node->safe_psql('postgres',
-				q{SELECT sum(n) FROM (SELECT count(*) n FROM vt.customer UNION ALL SELECT count(*) FROM vt.corder) s});
-			push @results, [ "(c) real Vitess copy rows/s vs raw drain ($n rows)", $n / $el, $drain_rate,
-				$n / $el / $drain_rate, undef ];
+			if (!$worker_pid)
+			{
+				print $in "SELECT coalesce(max(worker_pid), 0) FROM vstream_fdw.stream_status;\n";
+				$worker_pid = <$outp>;
+				chomp $worker_pid;
+			}
+			sample_worker_memory($node, $worker_pid) if $worker_pid;
 		}
-		else
-		{
-			say_("    vstream-drain printed no rate; skipped:\n$out");
-		}
-	}
-	else
-	{
-		say_("(c) skipped: no local Vitess ($envfile) or no $drain");
+		sleep(0.02);
 	}
 }
 
-# ------------------------------------------- (d), (e) verify and live reads
+# rows inserted + updated in a table minus the rows it holds: rows written
+# twice (the cumulative statistics, read once their writers have exited)
+sub rows_written_twice
+{
+	my ($rel) = @_;
+	sleep(1.2);
+	return $node->safe_psql('postgres', qq{
+		SELECT pg_stat_clear_snapshot();
+		SELECT n_tup_ins + n_tup_upd - (SELECT count(*) FROM $rel)
+		FROM pg_stat_all_tables WHERE relid = '$rel'::regclass});
+}
+
+sub run_debezium
+{
+	my ($cp, $env, %o) = @_;
+	my $t0 = time();
+	my $cmd = "java -cp '$cp' -Dvtgate.port=$env->{VTGATE_GRPC_PORT} -Dkeyspace=customer -Dtable=bench_rows"
+	  . " -Djdbc.url='jdbc:postgresql://127.0.0.1:${\ $node->port }/postgres' -Djdbc.user=" . getpwuid($<)
+	  . " -Dtarget=dbz_bench_rows -Doffsets=$o{offsets} -Did.base=$o{base} -Drows=$o{rows}"
+	  . " vstreamfdw.DebeziumBench 2>$o{log}";
+	my $out = `$cmd`;
+	my $wall = time() - $t0;
+	my %r = $out =~ /(\w+)=([\d.]+)/g;
+	die "debezium-bench failed (log $o{log}): $out" unless $? == 0 && $r{rows_per_s};
+	$r{wall_s} = $wall;
+	return \%r;
+}
+
+sub bench_real
+{
+	my $env = vitess_env();
+	my $cache = $ENV{VITESS_CACHE} // '/var/cache/vstream_fdw';
+	my $drain = "$cache/bin/vstream-drain";
+	if (!$env || !-x $drain)
+	{
+		say_("(c), (d), (f) skipped: no local Vitess ($ENV{VSTREAM_VITESS_ENV}) or no $drain");
+		return;
+	}
+	my $dbz_jar = "$cache/debezium-bench/debezium-bench.jar";
+	my $dbz = $only =~ /d/ && -f $dbz_jar && system('java -version >/dev/null 2>&1') == 0;
+	say_("(d) skipped: no java or no $dbz_jar (tools/debezium-bench/build.sh, run by bench.sh as root)")
+	  if $only =~ /d/ && !$dbz;
+	my $cp = "$dbz_jar:$cache/debezium-bench/lib/*";
+	my $rows = $ENV{BENCH_VITESS_ROWS} // 200_000;
+	my $backlog = $ENV{BENCH_BACKLOG_ROWS} // 100_000;
+	my $bbase = 100_000_001;	# first id of the backlog
+	my $gport = $env->{VTGATE_GRPC_PORT};
+	my $mysql = "mysql -h 127.0.0.1 -P $env->{VTGATE_MYSQL_PORT} -u root customer";
+	my $tmp = Cwd::abs_path($node->basedir);
+	say_("(c), (d), (f) real Vitess: bench_rows in customer (2 shards): copy of $rows rows,"
+		  . " then a backlog of $backlog rows in 10-row statements, $repeat runs");
+	# a row of the shape of corder plus a text column
+	my $load = sub {
+		my ($first, $n, $per, $conns) = @_;
+		my @pids;
+		for my $c (0 .. $conns - 1)
+		{
+			my $pid = fork();
+			die "fork: $!" unless defined $pid;
+			if (!$pid)
+			{
+				open(my $m, '|-', "$mysql") or die;
+				for (my $i = $c * $per; $i < $n; $i += $per * $conns)
+				{
+					my $last = $i + $per < $n ? $i + $per : $n;
+					print $m "insert into bench_rows(id,customer_id,sku,price,note) values "
+					  . join(',', map { my $id = $first + $_;
+						  "($id," . ($id % 1000) . ",'SKU-" . ($id % 100) . "'," . ($id % 997) . ".25,'row $id')" }
+						  $i .. $last - 1) . ";\n";
+				}
+				close $m or exit 1;
+				exit 0;
+			}
+			push @pids, $pid;
+		}
+		for (@pids) { waitpid($_, 0); die "loading bench_rows failed" if $?; }
+	};
+	system(qq{$mysql -e "drop table if exists bench_rows; create table bench_rows (id bigint primary key,
+		customer_id bigint, sku varchar(32), price decimal(10,2), note varchar(64));
+		alter vschema on customer.bench_rows add vindex hash(id) using hash;" 2>/dev/null}) == 0
+	  or system(qq{$mysql -e "create table if not exists bench_rows (id bigint primary key,
+		customer_id bigint, sku varchar(32), price decimal(10,2), note varchar(64))"}) == 0
+	  or die "cannot create customer.bench_rows";
+	my $t0 = time();
+	$load->(1, $rows, 1000, 2);
+	say_(sprintf("    loaded %d rows in %.1f s", $rows, time() - $t0));
+	$node->safe_psql('postgres', qq{
+		SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
+		DROP SERVER IF EXISTS vt CASCADE;
+		CREATE SERVER vt FOREIGN DATA WRAPPER vstream_fdw
+		  OPTIONS (host '127.0.0.1', port '$gport', keyspace 'customer');});
+	my (@cr, @br, @dcr, @dbr, @dcm, @dbm, @fr);
+	my (%best, $dup_dbz_copy, $dup_dbz_backlog, $dup_ours);
+	my ($ours_anon, $ours_hwm, $dbz_hwm, $dbz_anon) = (0, 0, 0, 0);
+	my $max = sub { my ($k, $v) = @_; $best{$k} = $v if !defined $best{$k} || $v > $best{$k}; };
+	for my $run (1 .. $repeat)
+	{
+		# --- copy: raw drain, ours, Debezium
+		my $dout = `$drain -server 127.0.0.1:$gport -keyspace customer -tables bench_rows -copy -until-copy-completed 2>&1`;
+		my ($drain_copy) = $dout =~ /\brows_per_s=([\d.]+)/;
+		my ($drain_rows) = $dout =~ /\brows=(\d+)/;
+		my ($vgtid) = $dout =~ /^last_vgtid: (.*)$/m;
+		die "vstream-drain: $dout" unless $drain_copy && $vgtid && $drain_rows == $rows;
+		($peak_anon, $peak_hwm) = (0, 0);
+		$node->safe_psql('postgres', q{
+			SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
+			DROP TABLE IF EXISTS public.dbz_bench_rows; CHECKPOINT;});
+		$t0 = time();
+		$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('vt', ARRAY['bench_rows'])});
+		wait_until($node, 'SELECT coalesce(bool_and(copy_completed), false) FROM vstream_fdw.checkpoint');
+		my $ours_copy = $rows / (time() - $t0);
+		sample_worker_memory($node);
+		my $n = $node->safe_psql('postgres', 'SELECT count(*) FROM vt.bench_rows');
+		die "mirror has $n rows, expected $rows" unless $n == $rows;
+		$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('vt')});
+		push @cr, $ours_copy / $drain_copy;
+		$max->('ours_copy', $ours_copy);
+		$max->('drain_copy', $drain_copy);
+		my $line = sprintf("    run %d copy: vstream_fdw %.0f rows/s, drain %.0f rows/s (%.2f)",
+			$run, $ours_copy, $drain_copy, $ours_copy / $drain_copy);
+		my ($dc, $db);
+		my $offsets = "$tmp/dbz-offsets.dat";
+		if ($dbz)
+		{
+			unlink $offsets;
+			$node->safe_psql('postgres', 'CHECKPOINT');
+			$dc = run_debezium($cp, $env, offsets => $offsets, base => 1, rows => $rows,
+				log => "$tmp/dbz-copy-$run.log");
+			$n = $node->safe_psql('postgres', 'SELECT count(*) FROM public.dbz_bench_rows');
+			die "Debezium's table has $n rows, expected $rows" unless $n == $rows;
+			push @dcr, $ours_copy / $dc->{rows_per_s};
+			$max->('dbz_copy', $dc->{rows_per_s});
+			$dbz_hwm = $dc->{vm_hwm_kb} if $dc->{vm_hwm_kb} > $dbz_hwm;
+			$dbz_anon = $dc->{rss_anon_peak_kb} if $dc->{rss_anon_peak_kb} > $dbz_anon;
+			$dup_dbz_copy = rows_written_twice('public.dbz_bench_rows');
+			$line .= sprintf(", Debezium %.0f rows/s (%.1f s, JVM %.0f s)", $dc->{rows_per_s},
+				$dc->{elapsed_s}, $dc->{wall_s});
+		}
+		say_($line);
+
+		# --- backlog: every consumer stopped; 10-row statements from 4 connections
+		$t0 = time();
+		$load->($bbase, $backlog, 10, 4);
+		say_(sprintf("    run %d backlog of %d rows written in %.1f s", $run, $backlog, time() - $t0));
+		$node->safe_psql('postgres', 'CHECKPOINT');
+		my $total = $rows + $backlog;
+		my $el = time_until_count(sub { $node->safe_psql('postgres', q{SELECT vstream_fdw.start_stream('vt')}); },
+			"SELECT count(*) FROM vt.bench_rows WHERE id >= $bbase", $backlog);
+		my $ours_bl = $backlog / $el;
+		sample_worker_memory($node);
+		$ours_anon = $peak_anon if $peak_anon > $ours_anon;
+		$ours_hwm = $peak_hwm if $peak_hwm > $ours_hwm;
+		$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('vt')});
+		$dup_ours = rows_written_twice('vt.bench_rows');
+		$dout = `$drain -server 127.0.0.1:$gport -keyspace customer -tables bench_rows -vgtid '$vgtid' -max-rows $backlog 2>&1`;
+		my ($drain_bl) = $dout =~ /\brows_per_s=([\d.]+)/;
+		die "vstream-drain (backlog): $dout" unless $drain_bl;
+		push @fr, $ours_bl / $drain_bl;
+		$max->('ours_bl', $ours_bl);
+		$max->('drain_bl', $drain_bl);
+		$line = sprintf("    run %d backlog: vstream_fdw %.0f rows/s, drain %.0f rows/s (%.2f)",
+			$run, $ours_bl, $drain_bl, $ours_bl / $drain_bl);
+		if ($dbz)
+		{
+			$node->safe_psql('postgres', 'CHECKPOINT');
+			$db = run_debezium($cp, $env, offsets => $offsets, base => $bbase, rows => $backlog,
+				log => "$tmp/dbz-backlog-$run.log");
+			$n = $node->safe_psql('postgres', 'SELECT count(*) FROM public.dbz_bench_rows');
+			die "Debezium's table has $n rows, expected $total" unless $n == $total;
+			push @dbr, $ours_bl / $db->{rows_per_s};
+			$max->('dbz_bl', $db->{rows_per_s});
+			$dbz_hwm = $db->{vm_hwm_kb} if $db->{vm_hwm_kb} > $dbz_hwm;
+			$dbz_anon = $db->{rss_anon_peak_kb} if $db->{rss_anon_peak_kb} > $dbz_anon;
+			$dup_dbz_backlog = rows_written_twice('public.dbz_bench_rows') - ($dup_dbz_copy // 0);
+			$line .= sprintf(", Debezium %.0f rows/s (%.1f s, JVM %.0f s, %d rows redelivered)",
+				$db->{rows_per_s}, $db->{elapsed_s}, $db->{wall_s}, $db->{redelivered});
+		}
+		say_($line);
+		system("$mysql -e 'delete from bench_rows where id >= $bbase'") == 0 or die "cannot delete the backlog";
+	}
+	push @results, [ "(c) real Vitess copy rows/s vs raw drain ($rows rows)",
+		$best{ours_copy}, $best{drain_copy}, median(@cr), 0.95 ] if $only =~ /c/;
+	if ($dbz)
+	{
+		push @results, [ "(d) copy rows/s vs Debezium + JDBC sink", $best{ours_copy}, $best{dbz_copy}, median(@dcr), 10 ];
+		push @results, [ "(d) backlog rows/s vs Debezium + JDBC sink", $best{ours_bl}, $best{dbz_bl}, median(@dbr), 10 ];
+		push @results, [ "(d) peak RSS kB (VmHWM), Debezium / ours", $ours_hwm, $dbz_hwm,
+			$dbz_hwm / ($ours_hwm || 1), 10 ];
+		push @results, [ "(d) peak private kB (RssAnon), Debezium / ours", $ours_anon, $dbz_anon,
+			$dbz_anon / ($ours_anon || 1), 10 ];
+		push @notes, sprintf("(d) rows written twice (last run): ours %d (copy + backlog), "
+			  . "Debezium %d in the copy, %d in the backlog", $dup_ours, $dup_dbz_copy, $dup_dbz_backlog);
+	}
+	push @results, [ "(f) real Vitess backlog rows/s vs raw drain ($backlog rows)",
+		$best{ours_bl}, $best{drain_bl}, median(@fr), 0.95 ] if $only =~ /f/;
+	$node->safe_psql('postgres', q{SELECT vstream_fdw.drop_stream('vt', true); DROP SERVER vt CASCADE;
+		DROP TABLE IF EXISTS public.dbz_bench_rows});
+	system("$mysql -e 'drop table bench_rows' && $mysql -e 'alter vschema on customer.bench_rows drop vindex hash' 2>/dev/null");
+}
+# ------------------------------------------------------ (e) latency
+# A steady BENCH_LAT_RATE single-row transactions per second through VTGate
+# from BENCH_LAT_CONNS loader processes (DBD::mysql, autocommit INSERTs on
+# an absolute schedule); each loader notes the time each COMMIT was
+# acknowledged.  "Visible" is when a separate PostgreSQL session can see
+# the row: an AFTER INSERT row trigger on the mirror sends NOTIFY, which
+# PostgreSQL delivers only after the worker's transaction committed, to a
+# listening session (DBD::Pg) that notes the arrival time.  Latency =
+# arrival - acknowledged commit, same clock (one machine).  The first 2 s
+# (connections warming up) are left out.
+sub bench_latency
+{
+	my $env = vitess_env();
+	if (!$env || !eval { require DBI; require DBD::mysql; require DBD::Pg; 1 })
+	{
+		say_('(e) skipped: no local Vitess, or no DBD::mysql / DBD::Pg (apt-get install libdbd-mysql-perl libdbd-pg-perl)');
+		return;
+	}
+	my $rate = $ENV{BENCH_LAT_RATE} // 1000;
+	my $conns = $ENV{BENCH_LAT_CONNS} // 4;
+	my $secs = $ENV{BENCH_LAT_SECONDS} // 20;
+	my $gport = $env->{VTGATE_GRPC_PORT};
+	my $mysql = "mysql -h 127.0.0.1 -P $env->{VTGATE_MYSQL_PORT} -u root customer";
+	my $tmp = Cwd::abs_path($node->basedir);
+	say_("(e) latency: $rate txn/s from $conns connections for $secs s, $repeat runs");
+	system(qq{$mysql -e "drop table if exists bench_lat; create table bench_lat (id bigint primary key, v bigint);
+		alter vschema on customer.bench_lat add vindex hash(id) using hash;" 2>/dev/null}) == 0
+	  or system(qq{$mysql -e "create table if not exists bench_lat (id bigint primary key, v bigint)"}) == 0
+	  or die "cannot create customer.bench_lat";
+	$node->safe_psql('postgres', qq{
+		SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream;
+		DROP SERVER IF EXISTS vtl CASCADE;
+		CREATE SERVER vtl FOREIGN DATA WRAPPER vstream_fdw
+		  OPTIONS (host '127.0.0.1', port '$gport', keyspace 'customer');
+		SELECT vstream_fdw.create_stream('vtl', ARRAY['bench_lat']);});
+	wait_until($node, 'SELECT coalesce(bool_and(copy_completed), false) FROM vstream_fdw.checkpoint');
+	wait_until($node, q{SELECT to_regclass('vtl.bench_lat') IS NOT NULL});
+	$node->safe_psql('postgres', q{
+		CREATE FUNCTION public.bench_lat_notify() RETURNS trigger LANGUAGE plpgsql AS
+		  $$ BEGIN PERFORM pg_notify('bench_lat', NEW.id::text); RETURN NULL; END $$;
+		CREATE TRIGGER bench_lat_notify AFTER INSERT ON vtl.bench_lat
+		  FOR EACH ROW EXECUTE FUNCTION public.bench_lat_notify();});
+	my (@p50, @p99, @achieved);
+	for my $run (1 .. $repeat)
+	{
+		my $pg = DBI->connect("dbi:Pg:dbname=postgres;host=${\ $node->host };port=${\ $node->port }",
+			'', '', { RaiseError => 1, AutoCommit => 1 });
+		$pg->do('LISTEN bench_lat');
+		my $fd = $pg->{pg_socket};
+		my $n_per = int($rate * $secs / $conns);
+		my $interval = $conns / $rate;
+		my $start = time() + 1.0;
+		my $idbase = $run * 10_000_000;
+		my @pids;
+		for my $c (0 .. $conns - 1)
+		{
+			my $pid = fork();
+			die "fork: $!" unless defined $pid;
+			if (!$pid)
+			{
+				my $my = DBI->connect("dbi:mysql:database=customer;host=127.0.0.1;port=$env->{VTGATE_MYSQL_PORT}",
+					'root', '', { RaiseError => 1, AutoCommit => 1 });
+				my $st = $my->prepare('insert into bench_lat (id, v) values (?, ?)');
+				open(my $fh, '>', "$tmp/lat-$c.txt") or die;
+				# loaders interleave: connection c sends at start + (i + c/conns) * interval
+				my $t_next = $start + $c * $interval / $conns;
+				for my $i (0 .. $n_per - 1)
+				{
+					my $now = time();
+					sleep($t_next - $now) if $t_next > $now;
+					my $id = $idbase + $i * $conns + $c;
+					$st->execute($id, int(time() * 1e6));
+					printf $fh "%d %.6f %.6f\n", $id, time(), $t_next;
+					$t_next += $interval;
+				}
+				close $fh;
+				exit 0;
+			}
+			push @pids, $pid;
+		}
+		my %seen;
+		my $want = $n_per * $conns;
+		my $deadline = $start + $secs + 30;
+		while (keys %seen < $want && time() < $deadline)
+		{
+			my $rin = '';
+			vec($rin, $fd, 1) = 1;
+			select(my $rout = $rin, undef, undef, 0.5);
+			my $t = time();
+			while (my $n = $pg->pg_notifies)
+			{
+				$seen{ $n->[2] } = $t;
+			}
+		}
+		for (@pids) { waitpid($_, 0); die "a loader failed" if $?; }
+		$pg->disconnect;
+		my (@lat, $first, $last);
+		my $late = 0;
+		for my $c (0 .. $conns - 1)
+		{
+			open(my $fh, '<', "$tmp/lat-$c.txt") or die;
+			while (<$fh>)
+			{
+				my ($id, $ack, $sched) = split;
+				$first = $ack if !defined $first || $ack < $first;
+				$last = $ack if !defined $last || $ack > $last;
+				next if $ack < $start + 2;
+				die "row $id never became visible" unless defined $seen{$id};
+				push @lat, ($seen{$id} - $ack) * 1000;
+			}
+		}
+		@lat = sort { $a <=> $b } @lat;
+		my $p50 = $lat[ int(0.50 * $#lat) ];
+		my $p99 = $lat[ int(0.99 * $#lat) ];
+		my $achieved = $want / ($last - $start);
+		push @p50, $p50;
+		push @p99, $p99;
+		push @achieved, $achieved;
+		say_(sprintf("    run %d: %.0f txn/s achieved, latency p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d rows measured)",
+			$run, $achieved, $p50, $p99, $lat[-1], scalar @lat));
+		$node->safe_psql('postgres', 'TRUNCATE vtl.bench_lat');
+		system("$mysql -e 'delete from bench_lat'");
+	}
+	push @results, [ "(e) latency p99 ms at ${\ sprintf('%.0f', median(@achieved)) } txn/s vs 10 ms target",
+		median(@p99), 10, median(@p99) / 10, '<= 1' ];
+	push @notes, sprintf("(e) latency p50 %.2f ms (median of runs), achieved %.0f txn/s",
+		median(@p50), median(@achieved));
+	$node->safe_psql('postgres', q{SELECT vstream_fdw.drop_stream('vtl', true); DROP SERVER vtl CASCADE;
+		DROP FUNCTION public.bench_lat_notify()});
+	system("$mysql -e 'drop table bench_lat' && $mysql -e 'alter vschema on customer.bench_lat drop vindex hash' 2>/dev/null");
+}
+
+# ------------------------------------------- (h), (i) verify and live reads
 sub vitess_env
 {
 	my $envfile = $ENV{VSTREAM_VITESS_ENV} // '/tmp/vt-vstream/env.sh';
@@ -361,13 +707,13 @@ sub bench_live
 	my $env = vitess_env();
 	if (!$env)
 	{
-		say_('(d), (e) skipped: no local Vitess');
+		say_('(h), (i) skipped: no local Vitess');
 		return;
 	}
 	my $rows = $ENV{BENCH_LIVE_ROWS} // 300_000;
 	my $mysql = "mysql -h 127.0.0.1 -P $env->{VTGATE_MYSQL_PORT} -u root commerce";
 	my $sock = "$env->{VTDATAROOT}/vt_0000000100/mysql.sock";
-	say_("(d), (e) real Vitess: live_bench ($rows rows) in commerce: verify() and live reads");
+	say_("(h), (i) real Vitess: live_bench ($rows rows) in commerce: verify() and live reads");
 	system("$mysql -e 'drop table if exists live_bench; create table live_bench(id bigint primary key, v int, s varchar(40), d datetime)'") == 0
 	  or die "cannot create live_bench";
 	system("mysql -S $sock -u vt_dba -e \"use vt_commerce; insert into live_bench "
@@ -407,16 +753,17 @@ sub bench_live
 		say_(sprintf("    run %d: verify %.2f s, read source %.2f s + mirror %.2f s, LIMIT 1 %.1f ms",
 			$run, $tv, $ts, $tm, $tl * 1000));
 	}
-	push @results, [ "(d) verify() rows/s vs plain read of both sides", $best_verify, $best_plain, median(@vr), undef ];
-	push @results, [ "(e) live LIMIT 1 vs full scan (ms)", $best_limit * 1000, $best_full * 1000, median(@lr), undef ];
+	push @results, [ "(h) verify() rows/s vs plain read of both sides", $best_verify, $best_plain, median(@vr), undef ];
+	push @results, [ "(i) live LIMIT 1 vs full scan (ms)", $best_limit * 1000, $best_full * 1000, median(@lr), undef ];
 	$node->safe_psql('postgres', q{SELECT vstream_fdw.drop_stream('lb', true); DROP SERVER lb CASCADE; DROP SCHEMA lbf});
 	system("$mysql -e 'drop table live_bench'");
 }
 
 bench_copy() if $only =~ /a/;
 bench_txns() if $only =~ /b/;
-bench_vitess() if $only =~ /c/;
-bench_live() if $only =~ /[de]/;
+bench_real() if $only =~ /[cdf]/;
+bench_latency() if $only =~ /e/;
+bench_live() if $only =~ /[hi]/;
 $node->stop;
 
 say_('');
@@ -427,7 +774,8 @@ say_(sprintf("%-52s %12s %12s %7s %8s", 'benchmark', 'ours', 'baseline', 'ratio'
 for my $r (@results)
 {
 	my ($name, $ours, $base, $ratio, $target) = @$r;
-	say_(sprintf("%-52s %12.0f %12.0f %7.3f %8s", $name, $ours, $base, $ratio,
-		defined $target ? ">= $target" : '-'));
+	say_(sprintf("%-52s %12.${\ ($ours < 100 ? 2 : 0) }f %12.0f %7.3f %8s", $name, $ours, $base, $ratio,
+		!defined $target ? '-' : $target =~ /^</ ? $target : ">= $target"));
 }
+say_($_) for @notes;
 say_("worker peak private memory (RssAnon): copy $hwm_copy, transactions $hwm_txn");
