@@ -153,7 +153,7 @@ public final class DebeziumBench
 		src.setProperty("database.hostname", host);
 		src.setProperty("database.port", port);
 		src.setProperty("vitess.keyspace", keyspace);
-		src.setProperty("vitess.tablet.type", "PRIMARY");
+		src.setProperty("vitess.tablet.type", "MASTER");	/* PRIMARY in Vitess terms */
 		src.setProperty("table.include.list", keyspace + "." + table);
 		src.setProperty("snapshot.mode", "initial");
 		src.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
@@ -213,18 +213,24 @@ public final class DebeziumBench
 				.using(src)
 				.notifying(consumer)
 				.using((success, message, error) -> {
-					if (!success)
-					{
-						failure[0] = message + (error != null ? ": " + error : "");
-						done.countDown();
-					}
+					/* the engine stopped: by close() below, or by itself */
+					if (doneAt[0] == 0)
+						failure[0] = "engine stopped: " + message + (error != null ? ": " + error : "");
+					done.countDown();
 				})
 				.build();
 		ExecutorService ex = Executors.newSingleThreadExecutor();
 		ex.execute(engine);
 		boolean ok = done.await(timeoutS, TimeUnit.SECONDS);
 		long hwm = statusKb("VmHWM");
-		engine.close();
+		try
+		{
+			engine.close();
+		}
+		catch (IllegalStateException e)
+		{
+			/* already stopped by itself: failure[0] says why */
+		}
 		ex.shutdown();
 		ex.awaitTermination(60, TimeUnit.SECONDS);
 		sink.stop();
