@@ -315,7 +315,7 @@ sub bench_txns
 # worker's memory is sampled on the way.
 sub time_until_count
 {
-	my ($start, $count_sql, $total) = @_;
+	my ($start, $count_sql, $total, $perf_name) = @_;
 	my ($in, $outp);
 	my $pid = IPC::Open2::open2($outp, $in, 'psql', '-X', '-A', '-t', '-q',
 		'-d', $node->connstr('postgres'));
@@ -335,21 +335,54 @@ sub time_until_count
 		{
 			close $in;
 			waitpid($pid, 0);
+			stop_perf($perf_name) if $perf_name;
 			return $t - $t0;
 		}
 		die "timeout waiting for $total rows ($n)" if $t > $deadline;
-		if (++$polls % 10 == 0)
+		if (++$polls % 10 == 0 || ($perf_name && !$worker_pid))
 		{
 			if (!$worker_pid)
 			{
 				print $in "SELECT coalesce(max(worker_pid), 0) FROM vstream_fdw.stream_status;\n";
 				$worker_pid = <$outp>;
 				chomp $worker_pid;
+				start_perf($perf_name, $worker_pid) if $perf_name && $worker_pid;
 			}
 			sample_worker_memory($node, $worker_pid) if $worker_pid;
 		}
 		sleep(0.02);
 	}
+}
+
+# BENCH_PERF=1: profile the worker (perf record, user space) while it
+# applies in (c)/(f) and print the top of the report
+my $perf_pid;
+
+sub start_perf
+{
+	my ($name, $pid) = @_;
+	my $file = Cwd::abs_path($node->basedir) . "/perf-$name.data";
+	$perf_pid = fork();
+	die "fork: $!" unless defined $perf_pid;
+	if (!$perf_pid)
+	{
+		open(STDERR, '>', '/dev/null');
+		exec('perf', 'record', '-e', 'cpu-clock:u', '-F', '2000', '-g', '-p', $pid, '-o', $file);
+		POSIX::_exit(1);
+	}
+}
+
+sub stop_perf
+{
+	my ($name) = @_;
+	return unless $perf_pid;
+	kill('INT', $perf_pid);
+	waitpid($perf_pid, 0);
+	$perf_pid = undef;
+	my $file = Cwd::abs_path($node->basedir) . "/perf-$name.data";
+	my @top = grep { /^\s+\d/ } `perf report -i $file --no-children --percent-limit 1.5 --stdio -g none 2>/dev/null`;
+	say_("    perf, worker ($name), top self time:");
+	say_("      " . join('      ', @top[0 .. ($#top < 24 ? $#top : 24)]));
 }
 
 # rows inserted + updated in a table minus the rows it holds: rows written
@@ -460,7 +493,8 @@ sub bench_real
 		# polled through one session (a psql per poll would blur 1-2 s)
 		my $ours_copy = $rows / time_until_count(
 			sub { $node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('vt', ARRAY['bench_rows'])}); },
-			'SELECT coalesce(bool_and(copy_completed), false)::int FROM vstream_fdw.checkpoint', 1);
+			'SELECT coalesce(bool_and(copy_completed), false)::int FROM vstream_fdw.checkpoint', 1,
+			$ENV{BENCH_PERF} && $run == 1 ? 'copy' : undef);
 		sample_worker_memory($node);
 		my $n = $node->safe_psql('postgres', 'SELECT count(*) FROM vt.bench_rows');
 		die "mirror has $n rows, expected $rows" unless $n == $rows;
@@ -497,7 +531,8 @@ sub bench_real
 		$node->safe_psql('postgres', 'CHECKPOINT');
 		my $total = $rows + $backlog;
 		my $el = time_until_count(sub { $node->safe_psql('postgres', q{SELECT vstream_fdw.start_stream('vt')}); },
-			"SELECT count(*) FROM vt.bench_rows WHERE id >= $bbase", $backlog);
+			"SELECT count(*) FROM vt.bench_rows WHERE id >= $bbase", $backlog,
+			$ENV{BENCH_PERF} && $run == 1 ? 'backlog' : undef);
 		my $ours_bl = $backlog / $el;
 		sample_worker_memory($node);
 		$ours_anon = $peak_anon if $peak_anon > $ours_anon;
