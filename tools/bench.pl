@@ -67,6 +67,7 @@ my $fsync = $ENV{BENCH_FSYNC} // 'on';
 my ($hwm_copy, $hwm_txn) = ('n/a', 'n/a');
 my @results;
 my @notes;	# lines printed under the table
+my $worker_cpu;	# share of a core the worker used in the last time_until_count()
 
 sub say_ { print $out "@_\n"; }
 
@@ -323,7 +324,7 @@ sub time_until_count
 	my $t0 = time();
 	$start->();
 	my $deadline = $t0 + 900;
-	my ($polls, $worker_pid) = (0, 0);
+	my ($polls, $worker_pid, $cpu0, $tcpu0) = (0, 0);
 	while (1)
 	{
 		print $in "$count_sql;\n";
@@ -336,6 +337,8 @@ sub time_until_count
 			close $in;
 			waitpid($pid, 0);
 			stop_perf($perf_name) if $perf_name;
+			# share of one core the worker used from when it was first seen
+			$worker_cpu = $worker_pid && $cpu0 ? (worker_cpu_s($worker_pid) - $cpu0) / ($t - $tcpu0) : undef;
 			return $t - $t0;
 		}
 		die "timeout waiting for $total rows ($n)" if $t > $deadline;
@@ -346,12 +349,26 @@ sub time_until_count
 				print $in "SELECT coalesce(max(worker_pid), 0) FROM vstream_fdw.stream_status;\n";
 				$worker_pid = <$outp>;
 				chomp $worker_pid;
+				($cpu0, $tcpu0) = (worker_cpu_s($worker_pid), time()) if $worker_pid;
 				start_perf($perf_name, $worker_pid) if $perf_name && $worker_pid;
 			}
 			sample_worker_memory($node, $worker_pid) if $worker_pid;
 		}
 		sleep(0.02);
 	}
+}
+
+# user + system CPU seconds of a process
+
+sub cpu_pct { return defined $worker_cpu ? sprintf('%.0f%%', 100 * $worker_cpu) : 'n/a'; }
+
+sub worker_cpu_s
+{
+	my ($pid) = @_;
+	open(my $fh, '<', "/proc/$pid/stat") or return 0;
+	my @f = split ' ', (split /\) /, scalar <$fh>)[1];
+	close $fh;
+	return ($f[11] + $f[12]) / POSIX::sysconf(POSIX::_SC_CLK_TCK());
 }
 
 # BENCH_PERF=1: profile the worker (perf record, user space) while it
@@ -502,8 +519,8 @@ sub bench_real
 		push @cr, $ours_copy / $drain_copy;
 		$max->('ours_copy', $ours_copy);
 		$max->('drain_copy', $drain_copy);
-		my $line = sprintf("    run %d copy: vstream_fdw %.0f rows/s, drain %.0f rows/s (%.2f)",
-			$run, $ours_copy, $drain_copy, $ours_copy / $drain_copy);
+		my $line = sprintf("    run %d copy: vstream_fdw %.0f rows/s (worker CPU %s), drain %.0f rows/s (%.2f)",
+			$run, $ours_copy, cpu_pct(), $drain_copy, $ours_copy / $drain_copy);
 		my ($dc, $db);
 		my $offsets = "$tmp/dbz-offsets.dat";
 		if ($dbz)
@@ -545,8 +562,8 @@ sub bench_real
 		push @fr, $ours_bl / $drain_bl;
 		$max->('ours_bl', $ours_bl);
 		$max->('drain_bl', $drain_bl);
-		$line = sprintf("    run %d backlog: vstream_fdw %.0f rows/s, drain %.0f rows/s (%.2f)",
-			$run, $ours_bl, $drain_bl, $ours_bl / $drain_bl);
+		$line = sprintf("    run %d backlog: vstream_fdw %.0f rows/s (worker CPU %s), drain %.0f rows/s (%.2f)",
+			$run, $ours_bl, cpu_pct(), $drain_bl, $ours_bl / $drain_bl);
 		if ($dbz)
 		{
 			$node->safe_psql('postgres', 'CHECKPOINT');
