@@ -420,12 +420,18 @@ sub run_debezium
 	my $t0 = time();
 	my $cmd = "java -cp '$cp' -Dvtgate.port=$env->{VTGATE_GRPC_PORT} -Dkeyspace=customer -Dtable=bench_rows"
 	  . " -Djdbc.url='jdbc:postgresql://127.0.0.1:${\ $node->port }/postgres' -Djdbc.user=" . getpwuid($<)
-	  . " -Dtarget=dbz_bench_rows -Doffsets=$o{offsets} -Did.base=$o{base} -Drows=$o{rows}"
+	  . " -Dtarget=dbz_bench_rows -Doffsets=$o{offsets} -Did.base=$o{base} -Drows=$o{rows} -Dtimeout.s=300"
 	  . " vstreamfdw.DebeziumBench 2>$o{log}";
 	my $out = `$cmd`;
 	my $wall = time() - $t0;
 	my %r = $out =~ /(\w+)=([\d.]+)/g;
-	die "debezium-bench failed (log $o{log}): $out" unless $? == 0 && $r{rows_per_s};
+	if ($? != 0 || !$r{rows_per_s})
+	{
+		# reported, not fatal: the other sides' figures of the run stand
+		$out =~ s/\s+$//;
+		say_("    Debezium failed (log $o{log}): $out");
+		return undef;
+	}
 	$r{wall_s} = $wall;
 	return \%r;
 }
@@ -529,6 +535,9 @@ sub bench_real
 			$node->safe_psql('postgres', 'CHECKPOINT');
 			$dc = run_debezium($cp, $env, offsets => $offsets, base => 1, rows => $rows,
 				log => "$tmp/dbz-copy-$run.log");
+		}
+		if ($dc)
+		{
 			$n = $node->safe_psql('postgres', 'SELECT count(*) FROM public.dbz_bench_rows');
 			die "Debezium's table has $n rows, expected $rows" unless $n == $rows;
 			push @dcr, $ours_copy / $dc->{rows_per_s};
@@ -573,11 +582,14 @@ sub bench_real
 		$max->('drain_bl', $drain_bl);
 		$line = sprintf("    run %d backlog: vstream_fdw %.0f rows/s (worker CPU %s), drain %.0f rows/s (%.2f)",
 			$run, $ours_bl, cpu_pct(), $drain_bl, $ours_bl / $drain_bl);
-		if ($dbz)
+		if ($dbz && $dc)
 		{
 			$node->safe_psql('postgres', 'CHECKPOINT');
 			$db = run_debezium($cp, $env, offsets => $offsets, base => $bbase, rows => $blrows,
 				log => "$tmp/dbz-backlog-$run.log");
+		}
+		if ($db)
+		{
 			$n = $node->safe_psql('postgres', 'SELECT count(*) FROM public.dbz_bench_rows');
 			die "Debezium's table has $n rows, expected $total" unless $n == $total;
 			push @dbr, $ours_bl / $db->{rows_per_s};
@@ -598,7 +610,7 @@ sub bench_real
 	}
 	push @results, [ "(c) real Vitess copy rows/s vs raw drain ($rows rows)",
 		$best{ours_copy}, $best{drain_copy}, median(@cr), 0.95 ] if $only =~ /c/;
-	if ($dbz)
+	if (@dcr && @dbr)
 	{
 		push @results, [ "(d) copy rows/s vs Debezium + JDBC sink", $best{ours_copy}, $best{dbz_copy}, median(@dcr), 10 ];
 		push @results, [ "(d) backlog rows/s vs Debezium + JDBC sink", $best{ours_bl}, $best{dbz_bl}, median(@dbr), 10 ];
