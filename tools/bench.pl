@@ -504,8 +504,15 @@ sub bench_real
 	for my $run (1 .. $repeat)
 	{
 		# --- copy: raw drain, ours, Debezium
+		# both sides timed from the command to the end: ours from
+		# create_stream() (worker start-up and connection included), the
+		# drain's from its start (process start-up and connection included;
+		# its own rows_per_s, from the VStream call, is printed beside)
+		$t0 = time();
 		my $dout = `$drain -server 127.0.0.1:$gport -keyspace customer -tables bench_rows -copy -until-copy-completed 2>&1`;
-		my ($drain_copy) = $dout =~ /\brows_per_s=([\d.]+)/;
+		my $drain_wall = time() - $t0;
+		my ($drain_own) = $dout =~ /\brows_per_s=([\d.]+)/;
+		my $drain_copy = $drain_own ? $rows / $drain_wall : undef;
 		my ($drain_rows) = $dout =~ /\brows=(\d+)/;
 		my ($vgtid) = $dout =~ /^last_vgtid: (.*)$/m;
 		die "vstream-drain: $dout" unless $drain_copy && $vgtid && $drain_rows == $rows;
@@ -525,8 +532,8 @@ sub bench_real
 		push @cr, $ours_copy / $drain_copy;
 		$max->('ours_copy', $ours_copy);
 		$max->('drain_copy', $drain_copy);
-		my $line = sprintf("    run %d copy: vstream_fdw %.0f rows/s (worker CPU %s), drain %.0f rows/s (%.2f)",
-			$run, $ours_copy, cpu_pct(), $drain_copy, $ours_copy / $drain_copy);
+		my $line = sprintf("    run %d copy: vstream_fdw %.0f rows/s (worker CPU %s), drain %.0f rows/s (%.0f from its VStream call) (%.2f)",
+			$run, $ours_copy, cpu_pct(), $drain_copy, $drain_own, $ours_copy / $drain_copy);
 		my ($dc, $db);
 		my $offsets = "$tmp/dbz-offsets.dat";
 		if ($dbz)
@@ -574,14 +581,17 @@ sub bench_real
 		$ours_hwm = $peak_hwm if $peak_hwm > $ours_hwm;
 		$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('vt')});
 		$dup_ours = rows_written_twice('vt.bench_rows');
+		$t0 = time();
 		$dout = `$drain -server 127.0.0.1:$gport -keyspace customer -tables bench_rows -vgtid '$vgtid' -max-rows $blrows 2>&1`;
-		my ($drain_bl) = $dout =~ /\brows_per_s=([\d.]+)/;
+		$drain_wall = time() - $t0;
+		($drain_own) = $dout =~ /\brows_per_s=([\d.]+)/;
+		my $drain_bl = $drain_own ? $backlog / $drain_wall : undef;
 		die "vstream-drain (backlog): $dout" unless $drain_bl;
 		push @fr, $ours_bl / $drain_bl;
 		$max->('ours_bl', $ours_bl);
 		$max->('drain_bl', $drain_bl);
-		$line = sprintf("    run %d backlog: vstream_fdw %.0f rows/s (worker CPU %s), drain %.0f rows/s (%.2f)",
-			$run, $ours_bl, cpu_pct(), $drain_bl, $ours_bl / $drain_bl);
+		$line = sprintf("    run %d backlog: vstream_fdw %.0f rows/s (worker CPU %s), drain %.0f rows/s (%.0f from its VStream call) (%.2f)",
+			$run, $ours_bl, cpu_pct(), $drain_bl, $drain_own, $ours_bl / $drain_bl);
 		if ($dbz && $dc)
 		{
 			$node->safe_psql('postgres', 'CHECKPOINT');
