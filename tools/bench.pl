@@ -683,7 +683,8 @@ sub bench_latency
 		  $$ BEGIN PERFORM pg_notify('bench_lat', NEW.id::text); RETURN NULL; END $$;
 		CREATE TRIGGER bench_lat_notify AFTER INSERT ON vtl.bench_lat
 		  FOR EACH ROW EXECUTE FUNCTION public.bench_lat_notify();});
-	my (@p50, @p99, @p99s, @achieved);
+	my (@p50, @p99, @p99s, @achieved, @dp50, @dp99, @r99);
+	my $drain = ($ENV{VITESS_CACHE} // '/var/cache/vstream_fdw') . '/bin/vstream-drain';
 	for my $run (1 .. $repeat)
 	{
 		my $pg = DBI->connect("dbi:Pg:dbname=postgres;host=${\ $node->host };port=${\ $node->port }",
@@ -692,7 +693,23 @@ sub bench_latency
 		my $fd = $pg->{pg_socket};
 		my $n_per = int($rate * $secs / $conns);
 		my $interval = $conns / $rate;
-		my $start = time() + 1.0;
+		# the raw drain watches the same rows at the same time: when each
+		# arrives at a client of VTGate that does nothing with it
+		my $drain_pid;
+		if (-x $drain)
+		{
+			$drain_pid = fork();
+			die "fork: $!" unless defined $drain_pid;
+			if (!$drain_pid)
+			{
+				open(STDOUT, '>', "$tmp/lat-drain.txt") or die;
+				open(STDERR, '>', '/dev/null');
+				exec($drain, '-server', "127.0.0.1:$gport", '-keyspace', 'customer', '-tables', 'bench_lat',
+					'-row-times', '-print-vgtid=false', '-duration', ($secs + 15) . 's')
+				  or POSIX::_exit(1);
+			}
+		}
+		my $start = time() + 1.5;
 		my $idbase = $run * 10_000_000;
 		my @pids;
 		for my $c (0 .. $conns - 1)
@@ -738,7 +755,19 @@ sub bench_latency
 		}
 		for (@pids) { waitpid($_, 0); die "a loader failed" if $?; }
 		$pg->disconnect;
-		my (@lat, @lat_sent, $first, $last);
+		my %drain_seen;
+		if ($drain_pid)
+		{
+			kill('INT', $drain_pid);
+			waitpid($drain_pid, 0);
+			open(my $fh, '<', "$tmp/lat-drain.txt") or die;
+			while (<$fh>)
+			{
+				$drain_seen{$2} = $1 if /^rowtime (\S+) (\d+)/;
+			}
+			close $fh;
+		}
+		my (@lat, @lat_sent, @lat_drain, $first, $last);
 		my $late = 0;
 		for my $c (0 .. $conns - 1)
 		{
@@ -751,6 +780,7 @@ sub bench_latency
 				next if $ack < $start + 2;
 				die "row $id never became visible" unless defined $seen{$id};
 				push @lat, ($seen{$id} - $ack) * 1000;
+				push @lat_drain, ($drain_seen{$id} - $ack) * 1000 if defined $drain_seen{$id};
 				push @lat_sent, ($seen{$id} - $sent) * 1000;
 			}
 		}
@@ -760,6 +790,14 @@ sub bench_latency
 		@lat_sent = sort { $a <=> $b } @lat_sent;
 		my $p99s = $lat_sent[ int(0.99 * $#lat_sent) ];
 		push @p99s, $p99s;
+		@lat_drain = sort { $a <=> $b } @lat_drain;
+		my ($d50, $d99) = @lat_drain ? ($lat_drain[ int(0.5 * $#lat_drain) ], $lat_drain[ int(0.99 * $#lat_drain) ]) : (0, 0);
+		if (@lat_drain)
+		{
+			push @dp50, $d50;
+			push @dp99, $d99;
+			push @r99, $p99 / ($d99 || 1e-3);
+		}
 		my $achieved = $want / ($last - $start);
 		push @p50, $p50;
 		push @p99, $p99;
@@ -767,6 +805,8 @@ sub bench_latency
 		say_(sprintf("    run %d: %.0f txn/s achieved, latency from commit acknowledged p50 %.2f ms, p99 %.2f ms, "
 			  . "max %.2f ms; from INSERT sent p50 %.2f ms, p99 %.2f ms (%d rows measured)",
 			$run, $achieved, $p50, $p99, $lat[-1], $lat_sent[ int(0.5 * $#lat_sent) ], $p99s, scalar @lat));
+		say_(sprintf("           raw drain, same rows, from commit acknowledged: p50 %.2f ms, p99 %.2f ms (%d rows)",
+			$d50, $d99, scalar @lat_drain)) if @lat_drain;
 		$node->safe_psql('postgres', 'TRUNCATE vtl.bench_lat');
 		for (my $i = 0; $i < $want; $i += 10_000)
 		{
@@ -776,6 +816,8 @@ sub bench_latency
 	}
 	push @results, [ "(e) latency p99 ms at ${\ sprintf('%.0f', median(@achieved)) } txn/s vs 10 ms target",
 		median(@p99), 10, median(@p99) / 10, '<= 1' ];
+	push @results, [ "(e) latency p99 ms vs raw drain's (same rows, same time)",
+		median(@p99), median(@dp99), median(@r99), undef ] if @r99;
 	push @notes, sprintf("(e) latency from commit acknowledged: p50 %.2f ms, p99 %.2f ms; from INSERT sent: p99 %.2f ms"
 		  . " (medians of the runs), achieved %.0f txn/s", median(@p50), median(@p99), median(@p99s), median(@achieved));
 	$node->safe_psql('postgres', q{SELECT vstream_fdw.drop_stream('vtl', true); DROP SERVER vtl CASCADE;
@@ -875,7 +917,7 @@ say_(sprintf("%-52s %12s %12s %7s %8s", 'benchmark', 'ours', 'baseline', 'ratio'
 for my $r (@results)
 {
 	my ($name, $ours, $base, $ratio, $target) = @$r;
-	say_(sprintf("%-52s %12.${\ ($ours < 100 ? 2 : 0) }f %12.0f %7.3f %8s", $name, $ours, $base, $ratio,
+	say_(sprintf("%-52s %12.${\ ($ours < 100 ? 2 : 0) }f %12.${\ ($base < 100 ? 2 : 0) }f %7.3f %8s", $name, $ours, $base, $ratio,
 		!defined $target ? '-' : $target =~ /^</ ? $target : ">= $target"));
 }
 say_($_) for @notes;
