@@ -360,6 +360,21 @@ sub time_until_count
 
 # user + system CPU seconds of a process
 
+# seconds a process (all its threads) has spent runnable, waiting for a CPU
+sub schedstat
+{
+	my ($pid) = @_;
+	my $wait = 0;
+	for my $f (glob("/proc/$pid/task/*/schedstat"))
+	{
+		open(my $fh, '<', $f) or next;
+		my (undef, $w) = split ' ', scalar <$fh>;
+		close $fh;
+		$wait += $w;
+	}
+	return $wait / 1e9;
+}
+
 sub cpu_pct { return defined $worker_cpu ? sprintf('%.0f%%', 100 * $worker_cpu) : 'n/a'; }
 
 sub worker_cpu_s
@@ -680,7 +695,8 @@ sub bench_latency
 	wait_until($node, q{SELECT to_regclass('vtl.bench_lat') IS NOT NULL});
 	$node->safe_psql('postgres', q{
 		CREATE FUNCTION public.bench_lat_notify() RETURNS trigger LANGUAGE plpgsql AS
-		  $$ BEGIN PERFORM pg_notify('bench_lat', NEW.id::text); RETURN NULL; END $$;
+		  $$ BEGIN PERFORM pg_notify('bench_lat', NEW.id || ' ' || extract(epoch FROM clock_timestamp()));
+		  RETURN NULL; END $$;
 		CREATE TRIGGER bench_lat_notify AFTER INSERT ON vtl.bench_lat
 		  FOR EACH ROW EXECUTE FUNCTION public.bench_lat_notify();});
 	my (@p50, @p99, @p99s, @achieved, @dp50, @dp99, @r99);
@@ -710,6 +726,9 @@ sub bench_latency
 			}
 		}
 		my $start = time() + 1.5;
+		my $wpid = $node->safe_psql('postgres', 'SELECT max(worker_pid) FROM vstream_fdw.stream_status');
+		my @ws0 = (schedstat($wpid), worker_cpu_s($wpid), time());
+		my @ds0 = $drain_pid ? (schedstat($drain_pid), worker_cpu_s($drain_pid)) : ();
 		my $idbase = $run * 10_000_000;
 		my @pids;
 		for my $c (0 .. $conns - 1)
@@ -739,7 +758,7 @@ sub bench_latency
 			}
 			push @pids, $pid;
 		}
-		my %seen;
+		my (%seen, %applied);	# when the listener got the row; when the trigger ran (in the worker)
 		my $want = $n_per * $conns;
 		my $deadline = $start + $secs + 30;
 		while (keys %seen < $want && time() < $deadline)
@@ -750,11 +769,21 @@ sub bench_latency
 			my $t = time();
 			while (my $n = $pg->pg_notifies)
 			{
-				$seen{ $n->[2] } = $t;
+				my ($id, $applied) = split ' ', $n->[2];
+				$seen{$id} = $t;
+				$applied{$id} = $applied;
 			}
 		}
 		for (@pids) { waitpid($_, 0); die "a loader failed" if $?; }
 		$pg->disconnect;
+		# CPU used and time spent runnable but waiting for a CPU (schedstat)
+		my @ws1 = (schedstat($wpid), worker_cpu_s($wpid), time());
+		my @ds1 = $drain_pid ? (schedstat($drain_pid), worker_cpu_s($drain_pid)) : ();
+		my $span = $ws1[2] - $ws0[2];
+		my $sched = sprintf("worker CPU %.0f%%, waiting for a CPU %.0f ms/s",
+			100 * ($ws1[1] - $ws0[1]) / $span, 1000 * ($ws1[0] - $ws0[0]) / $span);
+		$sched .= sprintf("; drain CPU %.0f%%, waiting for a CPU %.0f ms/s",
+			100 * ($ds1[1] - $ds0[1]) / $span, 1000 * ($ds1[0] - $ds0[0]) / $span) if @ds1;
 		my %drain_seen;
 		if ($drain_pid)
 		{
@@ -767,7 +796,7 @@ sub bench_latency
 			}
 			close $fh;
 		}
-		my (@lat, @lat_sent, @lat_drain, $first, $last);
+		my (@lat, @lat_sent, @lat_drain, @lat_applied, $first, $last);
 		my $late = 0;
 		for my $c (0 .. $conns - 1)
 		{
@@ -782,6 +811,7 @@ sub bench_latency
 				push @lat, ($seen{$id} - $ack) * 1000;
 				push @lat_drain, ($drain_seen{$id} - $ack) * 1000 if defined $drain_seen{$id};
 				push @lat_sent, ($seen{$id} - $sent) * 1000;
+				push @lat_applied, ($applied{$id} - $ack) * 1000;
 			}
 		}
 		@lat = sort { $a <=> $b } @lat;
@@ -807,6 +837,10 @@ sub bench_latency
 			$run, $achieved, $p50, $p99, $lat[-1], $lat_sent[ int(0.5 * $#lat_sent) ], $p99s, scalar @lat));
 		say_(sprintf("           raw drain, same rows, from commit acknowledged: p50 %.2f ms, p99 %.2f ms (%d rows)",
 			$d50, $d99, scalar @lat_drain)) if @lat_drain;
+		say_("           $sched");
+		@lat_applied = sort { $a <=> $b } @lat_applied;
+		say_(sprintf("           applied (the trigger's clock, in the worker before its commit): p50 %.2f ms, p99 %.2f ms",
+			$lat_applied[ int(0.5 * $#lat_applied) ], $lat_applied[ int(0.99 * $#lat_applied) ]));
 		$node->safe_psql('postgres', 'TRUNCATE vtl.bench_lat');
 		for (my $i = 0; $i < $want; $i += 10_000)
 		{
