@@ -797,6 +797,8 @@ sub bench_latency
 			close $fh;
 		}
 		my (@lat, @lat_sent, @lat_drain, @lat_applied, $first, $last);
+		# every row's times, for a closer look: id sent acked applied visible drain
+		open(my $rf, ">", Cwd::getcwd() . "/bench-lat-rows-$run.txt") or die;	# kept after the run
 		my $late = 0;
 		for my $c (0 .. $conns - 1)
 		{
@@ -812,8 +814,11 @@ sub bench_latency
 				push @lat_drain, ($drain_seen{$id} - $ack) * 1000 if defined $drain_seen{$id};
 				push @lat_sent, ($seen{$id} - $sent) * 1000;
 				push @lat_applied, ($applied{$id} - $ack) * 1000;
+				printf $rf "%d %.6f %.6f %.6f %.6f %.6f\n", $id, $sent, $ack, $applied{$id}, $seen{$id},
+					$drain_seen{$id} // 0;
 			}
 		}
+		close $rf;
 		@lat = sort { $a <=> $b } @lat;
 		my $p50 = $lat[ int(0.50 * $#lat) ];
 		my $p99 = $lat[ int(0.99 * $#lat) ];
