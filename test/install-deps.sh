@@ -12,6 +12,8 @@ PKGS=(
 	default-libmysqlclient-dev
 	# tests: TAP, the test VTGate (python h2 + protobuf), TLS material
 	libipc-run-perl perl python3 python3-h2 python3-protobuf python3-grpcio
+	# the benchmark's latency loader and listener (tools/bench.pl (e))
+	libdbd-mysql-perl libdbd-pg-perl
 	protobuf-compiler openssl procps
 	# fuzzing (tools/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
 	clang-14 libclang-rt-14-dev

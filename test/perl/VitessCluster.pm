@@ -423,7 +423,8 @@ sub source_columns
 
 # Restore the sample schema and rows of cluster-up.sh: columns added by
 # earlier tests are dropped, every other table of the two keyspaces is
-# dropped (tests and probes leave some), every sample table gets exactly the
+# dropped (tests and probes leave some; bench_* tables of a running
+# tools/bench.sh are spared), every sample table gets exactly the
 # sample rows.  Takes a second or two.
 sub reset_sample_data
 {
@@ -441,10 +442,11 @@ sub reset_sample_data
 					  . join(', ', map { "drop column `$_`" } @extra));
 			}
 		}
-		# tables that are not part of the sample (left by tests or probes)
+		# tables that are not part of the sample (left by tests or probes);
+		# bench_* belong to a tools/bench.sh run that may be going on
 		for my $row (@{ $self->mysql_rows($ks, 'show tables') })
 		{
-			next if $SAMPLE_COLUMNS{$ks}{ $row->[0] };
+			next if $SAMPLE_COLUMNS{$ks}{ $row->[0] } || $row->[0] =~ /^bench_/;
 			$self->mysql($ks, "drop table `$row->[0]`");
 		}
 	}

@@ -9,6 +9,7 @@
 //	vstream-drain -keyspace customer -copy -until-copy-completed
 //	vstream-drain -keyspace customer -v -duration 30s          # from "current"
 //	vstream-drain -keyspace customer -copy -max-rows 1000000 -tables corder
+//	vstream-drain -keyspace customer -tables t -row-times -duration 30s  # arrival time of each row
 //
 // Exit status: 0 when a stop condition was met (or the stream ended with
 // EOF), 1 on a stream error, 2 on bad usage.
@@ -76,6 +77,7 @@ func main() {
 		countBytes   = flag.Bool("bytes", false, "also sum proto.Size of all events (costs some CPU)")
 		report       = flag.Duration("report", 0, "print a progress line to stderr at this interval (0 = off)")
 		printVgtid   = flag.Bool("print-vgtid", true, "print the last VGtid (protojson) on exit")
+		rowTimes     = flag.Bool("row-times", false, "print \"rowtime <unix time, s> <first column of the row after>\" for each row change as it arrives (latency measurements)")
 		connectLimit = flag.Duration("connect-timeout", 10*time.Second, "timeout for dialing VTGate")
 	)
 	flag.Usage = func() {
@@ -244,6 +246,14 @@ loop:
 				switch ev.Type {
 				case binlogdatapb.VEventType_ROW:
 					st.rowEvents++
+					if *rowTimes {
+						now := float64(time.Now().UnixNano()) / 1e9
+						for _, rc := range ev.RowEvent.GetRowChanges() {
+							if a := rc.GetAfter(); a != nil && len(a.Lengths) > 0 && a.Lengths[0] >= 0 {
+								fmt.Fprintf(out, "rowtime %.6f %s\n", now, a.Values[:a.Lengths[0]])
+							}
+						}
+					}
 					n := int64(len(ev.RowEvent.GetRowChanges()))
 					st.rows += n
 					if ev.Timestamp == 0 {
