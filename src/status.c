@@ -34,11 +34,11 @@
 #include "convert.h"
 #include "status.h"
 #include "textsafe.h"
-#include "worker.h"
 
 VStreamSharedState *VStreamShared = NULL;
 
 int			vstream_max_shards_per_stream = VSTREAM_DEFAULT_MAX_SHARDS;
+int			vstream_max_streams = 8;
 
 static LWLockPadded *status_locks = NULL;
 

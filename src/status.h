@@ -99,6 +99,8 @@ typedef struct VStreamSharedState
 extern VStreamSharedState *VStreamShared;
 
 extern int	vstream_max_shards_per_stream;
+/* vstream_fdw.max_streams: slots in shared memory (registered by worker.c) */
+extern int	vstream_max_streams;
 
 extern void status_define_gucs(void);
 

@@ -79,7 +79,6 @@
 
 /* GUCs */
 char	   *vstream_database = NULL;
-int			vstream_max_streams = 8;
 int			vstream_restart_interval = 1000;
 int			vstream_max_restart_interval = 60000;
 

@@ -26,7 +26,6 @@
 
 /* GUCs */
 extern char *vstream_database;
-extern int	vstream_max_streams;
 extern int	vstream_restart_interval;	/* ms, first back-off step */
 extern int	vstream_max_restart_interval;	/* ms, back-off cap */
 
