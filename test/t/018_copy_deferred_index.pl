@@ -6,6 +6,8 @@
 #   * afterwards it is valid, and replication uses it;
 #   * a worker killed (kill -9) during the copy: the next session builds the
 #     index before it resumes, and the mirror converges exactly;
+#   * a stream dropped during the copy leaves its kept mirror with the index
+#     built;
 #   * vstream_fdw.copy_defer_index = off keeps the index during the copy;
 #   * the same scenario, also with a primary key copied from two shards,
 #     gives identical mirrors with and without the deferred index.
@@ -86,6 +88,19 @@ sub wait_converged
 		'afterwards the planner uses the index');
 	is(sql(q{SELECT state FROM vstream_fdw.stream}), 'replicating', 'the stream replicates');
 	drop_stream($sim);
+}
+
+# ---- 1b. the stream dropped during the copy, its mirror kept ----
+{
+	my $sim = VStreamSim->start(generate => "copy:$N,txns=$M",
+		faults => ['delay:40,seconds=6'], name => 'dropped');
+	start_stream($sim);
+	ok($node->poll_query_until('postgres', $deferred_with_rows), 'drop: copy under way, index deferred');
+	sql(q{SELECT vstream_fdw.drop_stream('bench')});
+	is(sql($pk_state), 'true/true', 'drop_stream keeping the mirror builds its primary key');
+	is(sql('SELECT count(*) = count(DISTINCT id) FROM bench.bench'), 't', 'drop: the kept rows are unique');
+	sql('DROP TABLE bench.bench');
+	$sim->stop;
 }
 
 # ---- 2. kill -9 during the copy ----
