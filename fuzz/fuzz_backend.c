@@ -68,12 +68,16 @@ extern int	LLVMFuzzerRunDriver(int *argc, char ***argv,
 /* ---- a memory context with a guard page after every chunk ---- */
 
 /*
- * Every chunk ends where an inaccessible page begins (rounded up to 8
- * bytes, MAXALIGN), so that a read or write past the end of a palloc'd
- * chunk faults at once, electric-fence style, which an AllocSet block
- * would hide.  Freed chunks are made inaccessible too and are reused
- * first in, first out, so that a use after free faults unless a later
- * allocation took the same pages.
+ * Every chunk ends where an inaccessible page begins, so that a read or
+ * write past the end of a palloc'd chunk faults at once, electric-fence
+ * style, which an AllocSet block would hide.  palloc() promises MAXALIGN
+ * (heap_form_tuple relies on it), so a chunk whose size is not a multiple
+ * of 8 leaves up to 7 bytes before the guard page: they hold a canary that
+ * is checked when the chunk is freed (a write past the end aborts); a read
+ * there goes unnoticed.  The cell under test is copied so that it ends
+ * exactly at a guard page (fuzz_exact_copy).  Freed chunks are made
+ * inaccessible and are reused first in, first out, so that a use after free
+ * faults unless a later allocation took the same pages.
  */
 typedef struct FuzzChunk
 {
@@ -141,8 +145,10 @@ fc_alloc(MemoryContext context, Size size)
 		if (mprotect(base + maplen - page_size, page_size, PROT_NONE) != 0)
 			abort();
 	}
-	c = (FuzzChunk *) (base + maplen - page_size - MAXALIGN(size) - MAXALIGN(sizeof(FuzzChunk)) +
-					   (MAXALIGN(sizeof(FuzzChunk)) - sizeof(FuzzChunk)));
+	/* the data ends where the guard page begins, rounded down to MAXALIGN */
+	c = (FuzzChunk *) (base + maplen - page_size - MAXALIGN(size) - sizeof(FuzzChunk));
+	/* the bytes between the data and the guard page are a canary */
+	memset((char *) c + sizeof(FuzzChunk) + size, 0xA5, MAXALIGN(size) - size);
 	c->base = base;
 	c->maplen = maplen;
 	c->size = size;
@@ -158,6 +164,17 @@ release_chunk(FuzzChunk *c)
 	char	   *base = c->base;
 	Size		maplen = c->maplen;
 	FreeRing   *r;
+	const unsigned char *tail = (unsigned char *) c + sizeof(FuzzChunk) + c->size;
+	Size		i;
+
+	for (i = 0; i < MAXALIGN(c->size) - c->size; i++)
+	{
+		if (tail[i] != 0xA5)
+		{
+			fprintf(stderr, "vstream_fuzz: write past the end of a %zu-byte chunk\n", c->size);
+			abort();
+		}
+	}
 
 	if (maplen / page_size >= FUZZ_BUCKETS)
 	{
@@ -259,6 +276,33 @@ fuzz_context_create(MemoryContext parent)
 	MemoryContextCreate((MemoryContext) fc, T_GenerationContext,
 						&fuzz_context_methods, parent, "vstream_fuzz");
 	return (MemoryContext) fc;
+}
+
+/*
+ * A copy of data that ends exactly at a guard page (alignment 1), valid
+ * until the next call: a read past the end of the cell faults.
+ */
+static const char *
+fuzz_exact_copy(const char *data, Size len)
+{
+	static char *map = NULL;
+	static Size maplen = 0;
+	Size		need;
+
+	if (page_size == 0)
+		page_size = sysconf(_SC_PAGESIZE);
+	need = TYPEALIGN(page_size, len) + page_size;
+	if (need > maplen)
+	{
+		if (map)
+			munmap(map, maplen);
+		map = mmap(NULL, need, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (map == MAP_FAILED || mprotect(map + need - page_size, page_size, PROT_NONE) != 0)
+			abort();
+		maplen = need;
+	}
+	return memcpy(map + maplen - page_size - len, data, len);
 }
 
 /* ---- the harnesses ---- */
@@ -425,8 +469,8 @@ convert_harness(const uint8_t *data, size_t size)
 		len = (int) (size - (nul - data) - 1);
 	}
 	field.column_type = (char *) ct;
-	/* the cell in its own chunk: ASan sees reads past its end */
-	cell = memcpy(palloc(Max(len, 1)), cell, len);
+	/* the cell ends at a guard page: a read past its end faults */
+	cell = fuzz_exact_copy(cell, len);
 	if (flags & FUZZ_NULL_CELL)
 		len = -1;
 	enum_mode = (flags & FUZZ_ENUM_STR) ? 1 : (flags & FUZZ_ENUM_NUM) ? -1 : 0;
@@ -500,7 +544,9 @@ check_vgtid(const Binlogdata__VGtid *vgtid)
 
 					if (natural_type(sql, &type, &typmod))
 						convert_one(qr->fields[c], type, typmod, 1, false,
-									values[c], lengths[c]);
+									lengths[c] < 0 ? NULL :
+									fuzz_exact_copy(values[c], lengths[c]),
+									lengths[c]);
 				}
 			}
 		}
