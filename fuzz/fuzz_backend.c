@@ -321,6 +321,14 @@ static const char *const target_names[] = {
 	"real[]", "text[]", "money", "oid", "vstream_fuzz_enum",
 };
 static Oid	target_oids[lengthof(target_names)];
+
+/*
+ * Conversions that returned, by conversion path (ConvertColumn.kind) and by
+ * MySQL type: printed when the driver returns (a -runs=0 pass over a corpus
+ * shows which type families it reaches).
+ */
+static long kind_done[32];
+static long type_done[64];
 static int32 target_typmods[lengthof(target_names)];
 
 /* MySQL collation ids: UTF-8, latin1, binary, multi-byte, unknown */
@@ -416,6 +424,15 @@ convert_one(const Query__Field *field, Oid type, int32 typmod, int enum_mode,
 	d = convert_cell(&col, data, len, &isnull, &cxt);
 	if (!isnull)
 		check_datum(type, d, "convert_cell");
+	if (col.kind >= 0 && col.kind < lengthof(kind_done))
+		kind_done[col.kind]++;
+	{
+		const ProtobufCEnumValue *ev =
+			protobuf_c_enum_descriptor_get_value(&query__type__descriptor, field->type);
+
+		if (ev != NULL && ev - query__type__descriptor.values < lengthof(type_done))
+			type_done[ev - query__type__descriptor.values]++;
+	}
 	if (policy_null && isnull && len >= 0 && cxt.invalid_count != 1)
 		abort();				/* a NULL for a value must be counted */
 }
@@ -610,6 +627,22 @@ setup_targets(void)
 		parseTypeString(target_names[i], &target_oids[i], &target_typmods[i], false);
 }
 
+static void
+print_stats(void)
+{
+	int			i;
+
+	fprintf(stderr, "vstream_fuzz_stats: %ld inputs ended in an ERROR\n", errors_seen);
+	for (i = 0; i < lengthof(kind_done); i++)
+		if (kind_done[i])
+			fprintf(stderr, "vstream_fuzz_stats: conversion path %d: %ld values\n",
+					i, kind_done[i]);
+	for (i = 0; i < lengthof(type_done) &&
+		 i < (int) query__type__descriptor.n_values; i++)
+		fprintf(stderr, "vstream_fuzz_stats: %s: %ld values\n",
+				query__type__descriptor.values[i].name, type_done[i]);
+}
+
 /*
  * vstream_fuzz_run(harness text, args text[]) -> void: run libFuzzer with
  * the given command line; libFuzzer exits the process when it is done.
@@ -653,5 +686,7 @@ vstream_fuzz_run(PG_FUNCTION_ARGS)
 		argv[i + 1] = TextDatumGetCString(elems[i]);
 
 	fuzz_cxt = fuzz_context_create(TopMemoryContext);
+	/* libFuzzer exits the process when it is done */
+	atexit(print_stats);
 	PG_RETURN_INT32(LLVMFuzzerRunDriver(&argc, &argv, run_one));
 }

@@ -182,6 +182,15 @@ for typ, ct, cs, fl, vals in typical:
         for target in (0, 1, 5, 9, 12, 14, 17, 20):
             convert_seed(f, cell, target)
     convert_seed(f, None, 0)
+# MariaDB UUID / INET6 / INET4: BINARY with text (copy) or stored bytes
+# (replication); targets natural, text, inet, uuid
+for ct, vals in (("uuid", [b"123e4567-e89b-12d3-a456-426614174000", bytes(range(16))]),
+                 ("inet6", [b"2001:db8::1", bytes(15) + b"\x01"]),
+                 ("inet4", [b"10.0.0.1", b"\x0a\x00\x00\x01"])):
+    f = query_pb2.Field(name="c", type=T.BINARY, column_type=ct, charset=63, flags=128, column_length=16)
+    for v in vals:
+        for target in (0, 1, 25, 26):
+            convert_seed(f, v, target)
 for f in glob.glob(os.path.join(root, "sql/*.sql")) + glob.glob(os.path.join(root, "test/t/*.pl")):
     for js in re.findall(r"'(\[\{\"keyspace[^']*|\{\"shard_gtids[^']*)'", open(f).read()):
         vseen.add(js.encode())
