@@ -14,20 +14,21 @@
  *	  serialize / deserialize / to-JSON round trip, and the lastpk rows
  *	  decoded against their fields and converted cell by cell.
  *
- * The code under test is src/ unchanged, compiled with the sanitizers into
- * a fuzz-only module (tools/fuzz.sh builds it; the extension's Makefile
- * does not) that also holds libFuzzer; the SQL function
- * vstream_fuzz_run(harness, args) calls LLVMFuzzerRunDriver().  The host is
- * Debian's uninstrumented postgres in single-user mode with the ASan
- * runtime preloaded.
+ * The code under test is src/ unchanged, compiled with libFuzzer's
+ * instrumentation and UndefinedBehaviorSanitizer (as traps) into a
+ * fuzz-only module (tools/fuzz.sh builds it; the extension's Makefile does
+ * not) that also holds libFuzzer; the SQL function vstream_fuzz_run(harness,
+ * args) calls LLVMFuzzerRunDriver(), which exits the process when done.  The
+ * host is Debian's uninstrumented postgres in single-user mode.  ASan is not
+ * used: its runtime preloaded into that postgres deadlocks at start (on
+ * glibc's locale locks); the memory context below finds overruns and uses
+ * after free instead.
  *
- * Every input runs in its own subtransaction and in a memory context whose
- * every chunk is a separate malloc() (so AddressSanitizer sees the bounds
- * of each palloc'd chunk, which it cannot inside an AllocSet block); the
- * context is reset after each input.  An ERROR is an expected outcome for
- * bad input: the subtransaction is rolled back and the next input runs.  A
- * crash, an ASan or UBSan report, or an abort() from the checks below is a
- * finding.
+ * Every input runs in its own subtransaction and in that memory context,
+ * which is reset after each input.  An ERROR is an expected outcome for bad
+ * input: the subtransaction is rolled back and the next input runs.  A
+ * crash (a fault on a guard page), a UBSan trap, or an abort() from the
+ * checks below is a finding.
  *
  * Copyright (c) 2026, vstream_fdw developers
  *
@@ -324,7 +325,7 @@ static Oid	target_oids[lengthof(target_names)];
 
 /*
  * Conversions that returned, by conversion path (ConvertColumn.kind) and by
- * MySQL type: printed when the driver returns (a -runs=0 pass over a corpus
+ * MySQL type: printed at exit (a -runs=0 pass over a corpus
  * shows which type families it reaches).
  */
 static long kind_done[32];

@@ -2,8 +2,9 @@
 # fuzz.sh [SECONDS] -- build the libFuzzer harnesses (fuzz/) with Debian's
 # clang, seed their corpora from the test VTGate's scenarios and the real
 # capture, run each for SECONDS/4 (default 60 in total), and print the
-# executions (FUZZ_HARNESSES="convert vgtid" runs only those).  Exits non-zero on any crash, leak or UB report (the
-# reproducer is left in fuzz/build/).
+# executions (FUZZ_HARNESSES="convert vgtid" runs only those).  Exits
+# non-zero on any crash, leak, UB or invalid-text report (the reproducer is
+# left in fuzz/build/).
 #
 # fuzz_grpc and fuzz_vstream are executables with AddressSanitizer and
 # UndefinedBehaviorSanitizer; backend functions the included sources
@@ -15,11 +16,12 @@
 # src/ is compiled into a fuzz-only module with libFuzzer and
 # UndefinedBehaviorSanitizer (traps); memory errors are caught by the
 # harness's guard-page memory context, not by ASan, whose runtime cannot be
-# preloaded into Debian's postgres (it deadlocks in libp11-kit's
-# constructor).  As root, the cluster runs as FUZZ_USER (default vstream).
+# preloaded into Debian's postgres (it deadlocks on glibc's locale locks).
+# As root, the cluster runs as FUZZ_USER (default vstream).
 #
 # Needs clang-14 and libclang-rt-14-dev (test/install-deps.sh), protoc-c
-# output in src/proto (run make first), python3-protobuf for the corpus.
+# output in src/proto (run make first), python3-protobuf for the corpus,
+# mysql_config (the extension's build dependencies) for the backend module.
 set -euo pipefail
 SECONDS_TOTAL=${1:-60}
 cd "$(dirname "$0")/.."
