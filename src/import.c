@@ -30,6 +30,7 @@
 #include "import.h"
 #include "mysql_conn.h"
 #include "options.h"
+#include "textsafe.h"
 
 typedef struct CollationId
 {
@@ -132,6 +133,16 @@ live_import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 
 			if (!table_wanted(stmt, table))
 				continue;
+			/* names become catalog rows: refuse bytes that are not text */
+			if (strlen(table) != lengths[0] || !text_is_valid(table, lengths[0]) ||
+				strlen(column) != lengths[1] || !text_is_valid(column, lengths[1]) ||
+				strlen(ctype) != lengths[2] || !text_is_valid(ctype, lengths[2]))
+				ereport(ERROR,
+						(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+						 errmsg("VTGate sent a table or column name that is not valid in the database encoding: %s.%s",
+								text_make_valid(table, strlen(table)),
+								text_make_valid(column, strlen(column))),
+						 errhint("Rename the source table or column, or import the other tables with LIMIT TO.")));
 			if (current == NULL || strcmp(current, table) != 0)
 			{
 				if (current != NULL)

@@ -61,6 +61,7 @@
 #include "utils/syscache.h"
 
 #include "mysql_conn.h"
+#include "textsafe.h"
 
 typedef struct ConnCacheKey
 {
@@ -331,8 +332,9 @@ conn_open(const VStreamServerOptions *opts, bool olap, char **errmsg)
 	}
 	if (ret == NULL || err != 0)
 	{
-		*errmsg = ret == NULL ? pstrdup(mysql_error(m)) :
-			psprintf("could not set up the session: %s", mysql_error(m));
+		*errmsg = ret == NULL ? text_make_valid_cstr(mysql_error(m)) :
+			psprintf("could not set up the session: %s",
+					 text_make_valid_cstr(mysql_error(m)));
 		conn_close(conn);
 		return NULL;
 	}
@@ -505,14 +507,14 @@ mysqlconn_query(MysqlConn *conn, const char *sql)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("query on VTGate at %s failed: %s",
-						conn->where, mysql_error(conn->mysql)),
+						conn->where, text_make_valid_cstr(mysql_error(conn->mysql))),
 				 errdetail("Remote query: %s", sql)));
 	conn->result = mysql_use_result(conn->mysql);
 	if (conn->result == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("query on VTGate at %s returned no result set: %s",
-						conn->where, mysql_error(conn->mysql)),
+						conn->where, text_make_valid_cstr(mysql_error(conn->mysql))),
 				 errdetail("Remote query: %s", sql)));
 	return conn->result;
 }
@@ -530,7 +532,7 @@ mysqlconn_fetch(MysqlConn *conn, unsigned int ncols, unsigned long **lengths)
 	if (row == NULL)
 	{
 		unsigned int err = mysql_errno(conn->mysql);
-		char	   *msg = err ? pstrdup(mysql_error(conn->mysql)) : NULL;
+		char	   *msg = err ? text_make_valid_cstr(mysql_error(conn->mysql)) : NULL;
 
 		if (err != 0)
 		{
@@ -625,7 +627,8 @@ mysqlconn_field_to_query_field(const MYSQL_FIELD *mf, const char *column_type,
 							   Query__Field *field)
 {
 	query__field__init(field);
-	field->name = mf->name;
+	/* the name appears in error messages: make it valid text */
+	field->name = text_make_valid_cstr(mf->name);
 	field->type = vitess_type_of(mf);
 	field->flags = mf->flags;
 	field->charset = mf->charsetnr;
