@@ -1010,7 +1010,7 @@ sub bench_wal
 		  . "log_statement = 'none'\n");
 	$sub->start;
 	my $shape = 'id bigint PRIMARY KEY, name text, amount numeric(12,2), created timestamp(0)';
-	my (%wal, %rate, @lwal, @lrate, %wratio, %rratio);
+	my (%wal, %rate, @lwal, @lrate, %wratio, %rratio, %cpu, @cratio);
 	for my $run (1 .. $repeat)
 	{
 		# logical replication: the backlog is built with the subscription
@@ -1047,17 +1047,25 @@ sub bench_wal
 				CHECKPOINT;});
 			$node->safe_psql('postgres', q{SELECT vstream_fdw.create_stream('bench', start => 'current')});
 			wait_until($node, q{SELECT to_regclass('bench.bench') IS NOT NULL});
+			# the worker's own CPU time per transaction: what the number
+			# of shards costs us, whatever the test VTGate's serving rate
+			my $wpid = $node->safe_psql('postgres',
+				q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'vstream_fdw worker'});
+			my $c0 = worker_cpu_s($wpid);
 			my ($r, $w) = wal_rate($node, 'SELECT coalesce(max(id) - 999999999, 0) FROM bench.bench', $n);
+			my $cus = (worker_cpu_s($wpid) - $c0) * 1e6 / $n;
+			push @{ $cpu{$k} }, $cus;
 			$node->safe_psql('postgres', q{SELECT vstream_fdw.stop_stream('bench')});
 			$sim->stop;
 			push @{ $wal{$k} }, $w;
 			push @{ $rate{$k} }, $r;
 			push @{ $wratio{$k} }, $w / $lw;
 			push @{ $rratio{$k} }, $r / $lr;
-			say_(sprintf("    run %d, %3d shards: vstream_fdw %.0f WAL bytes/txn, %.0f txn/s; "
+			say_(sprintf("    run %d, %3d shards: vstream_fdw %.0f WAL bytes/txn, %.0f txn/s, worker CPU %.1f us/txn; "
 				  . "logical replication %.0f WAL bytes/txn, %.0f txn/s (WAL %.2f, rate %.2f)",
-				$run, $k, $w, $r, $lw, $lr, $w / $lw, $r / $lr));
+				$run, $k, $w, $r, $cus, $lw, $lr, $w / $lw, $r / $lr));
 		}
+		push @cratio, $cpu{256}[-1] / $cpu{2}[-1] if $cpu{2}[-1] > 0;
 	}
 	for my $k (2, 256)
 	{
@@ -1066,6 +1074,8 @@ sub bench_wal
 	}
 	push @results, [ '(g) 1-row txns/s, 256 shards, vs logical replication',
 		median(@{ $rate{256} }), median(@lrate), median(@{ $rratio{256} }), undef ];
+	push @results, [ '(g) worker CPU us/1-row txn, 256 vs 2 shards',
+		median(@{ $cpu{256} }), median(@{ $cpu{2} }), median(@cratio), undef ] if @cratio;
 	$node->safe_psql('postgres', q{SELECT vstream_fdw.drop_stream(server_name, true) FROM vstream_fdw.stream});
 	$sub->safe_psql('postgres', 'DROP SUBSCRIPTION s');
 	$sub->stop;
