@@ -349,12 +349,24 @@ check_name(const char *what, const char *name, const char *authority)
 {
 	const unsigned char *p = (const unsigned char *) name;
 
+	size_t		len;
+	size_t		i;
+	uint64		high = 0;
+
 	if (name == NULL)
 		return;
 	/* names are ASCII almost always: verify only the others */
-	while (*p != '\0' && *p < 0x80)
-		p++;
-	if (*p == '\0')
+	len = strlen(name);
+	for (i = 0; i + 8 <= len; i += 8)
+	{
+		uint64		w;
+
+		memcpy(&w, p + i, 8);
+		high |= w;
+	}
+	for (; i < len; i++)
+		high |= p[i];
+	if ((high & UINT64CONST(0x8080808080808080)) == 0)
 		return;
 	if (!pg_verify_mbstr(PG_UTF8, name, strlen(name), true))
 		ereport(ERROR,
