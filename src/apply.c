@@ -4,9 +4,11 @@
  *	  Executor-level apply of VStream row events to mirror tables.
  *
  * One PostgreSQL transaction per source transaction (or copy batch).  The
- * first change to a mirror in a transaction builds its executor state
- * (EState, ResultRelInfo with indexes, slots, primary-key scan keys), kept
- * in a hash until commit.
+ * first change to a mirror builds its executor state (EState,
+ * ResultRelInfo with indexes, slots, primary-key scan keys), kept in a hash
+ * for the session: a later transaction locks and references the relation
+ * and its indexes again and reuses the rest, unless a relcache
+ * invalidation came in between (see get_rel).
  *
  * Inserts are buffered per relation (up to vstream_fdw.insert_batch_size
  * rows) and written with table_multi_insert and a BulkInsertState once a
@@ -56,6 +58,7 @@
 #include "rewrite/rewriteHandler.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -102,7 +105,6 @@ apply_begin(ApplyState *state)
 	if (state->rels == NULL)
 		state->rels = session_relid_hash(state, "vstream_fdw apply relations",
 										 sizeof(ApplyRel));
-	Assert(hash_get_num_entries(state->rels) == 0);
 	state->last_rel = NULL;
 	state->in_txn = true;
 	state->cid_used = false;
@@ -156,7 +158,92 @@ build_pk_scankeys(ApplyRel *ar)
 	index_close(idxrel, NoLock);
 }
 
-/* Executor state of a mirror in the open transaction, built on first use. */
+/*
+ * Relcache invalidations seen by this backend: executor state kept from an
+ * earlier transaction is reused only if none came since it was built (the
+ * relation and index pointers it holds are then still those of the
+ * relcache).  Any relation counts: invalidations are rare in steady state.
+ */
+static uint64 apply_inval_gen = 0;
+static bool apply_inval_registered = false;
+
+/* rebuild kept executor state after this many transactions (bounds growth) */
+#define APPLY_REL_MAX_USES	10000
+
+static void
+apply_relcache_callback(Datum arg, Oid relid)
+{
+	apply_inval_gen++;
+}
+
+/* Forget a relation's executor state (it is not open in a transaction). */
+static void
+discard_rel(ApplyState *state, ApplyRel *ar)
+{
+	Oid			relid = ar->relid;
+
+	Assert(!ar->open);
+	/* no relation access: the relcache pointers may be stale */
+	if (ar->cxt)
+		MemoryContextDelete(ar->cxt);
+	if (state->last_rel == ar)
+		state->last_rel = NULL;
+	hash_search(state->rels, &relid, HASH_REMOVE, NULL);
+}
+
+/*
+ * Open a relation kept from an earlier transaction again: lock it and its
+ * indexes (which processes the invalidations), then take its relcache
+ * references if nothing was invalidated since the state was built.
+ */
+static bool
+reopen_rel(ApplyRel *ar, ApplyMapping *m)
+{
+	Relation	rel;
+	int			i;
+
+	if (ar->inval_gen != apply_inval_gen || ar->pkindex != m->pkindex ||
+		ar->uses >= APPLY_REL_MAX_USES)
+		return false;
+	LockRelationOid(ar->relid, RowExclusiveLock);
+	for (i = 0; i < ar->nindexes; i++)
+		LockRelationOid(ar->indexoids[i], RowExclusiveLock);
+	if (ar->inval_gen != apply_inval_gen)
+		return false;
+	rel = table_open(ar->relid, NoLock);
+	if (rel != ar->rel)
+	{
+		table_close(rel, NoLock);
+		return false;
+	}
+	for (i = 0; i < ar->nindexes; i++)
+	{
+		Relation	idx = index_open(ar->indexoids[i], NoLock);
+
+		if (idx != ar->rri->ri_IndexRelationDescs[i] ||
+			ar->inval_gen != apply_inval_gen)
+		{
+			int			j;
+
+			index_close(idx, NoLock);
+			for (j = 0; j < i; j++)
+				index_close(ar->rri->ri_IndexRelationDescs[j], NoLock);
+			table_close(rel, NoLock);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Executor state of a mirror in the open transaction.  Built on first use
+ * and kept for the next transactions (in the relation's own context; the
+ * slots use an unpinned copy of its descriptor), then reopened: the
+ * relation and its indexes are locked and referenced again each
+ * transaction, the rest (EState, ResultRelInfo with IndexInfo, slots, key
+ * scans, defaults) is reused.  A relcache invalidation, a different primary
+ * key or row triggers make it rebuilt.
+ */
 static ApplyRel *
 get_rel(ApplyState *state, ApplyMapping *m)
 {
@@ -166,25 +253,51 @@ get_rel(ApplyState *state, ApplyMapping *m)
 	MemoryContext old;
 	TupleDesc	desc;
 	int			natts;
+	int			i;
 
 	/* consecutive events of one table: no hash lookup */
 	if (state->last_rel != NULL && state->last_rel->relid == m->relid)
 	{
 		ar = state->last_rel;
-		found = true;
+		ar->estate->es_output_cid = GetCurrentCommandId(true);
+		return ar;
 	}
-	else
-		ar = hash_search(state->rels, &m->relid, HASH_ENTER, &found);
-	if (found)
+	ar = hash_search(state->rels, &m->relid, HASH_ENTER, &found);
+	if (found && ar->open)
 	{
 		ar->estate->es_output_cid = GetCurrentCommandId(true);
 		return ar;
 	}
+	if (!apply_inval_registered)
+	{
+		CacheRegisterRelcacheCallback(apply_relcache_callback, (Datum) 0);
+		apply_inval_registered = true;
+	}
+	if (found && reopen_rel(ar, m))
+	{
+		ar->open = true;
+		ar->uses++;
+		ar->estate->es_snapshot = GetActiveSnapshot();
+		ar->estate->es_output_cid = GetCurrentCommandId(true);
+		ar->prev = state->last_rel;
+		state->last_rel = ar;
+		return ar;
+	}
+	if (found)
+	{
+		discard_rel(state, ar);
+		ar = hash_search(state->rels, &m->relid, HASH_ENTER, &found);
+		Assert(!found);
+	}
 
-	old = MemoryContextSwitchTo(state->txncxt);
 	memset(((char *) ar) + sizeof(Oid), 0, sizeof(ApplyRel) - sizeof(Oid));
+	ar->cxt = AllocSetContextCreate(state->sessioncxt, "vstream_fdw apply relation",
+									ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(ar->cxt);
+	ar->inval_gen = apply_inval_gen;
 	ar->rel = table_open(m->relid, RowExclusiveLock);
-	desc = RelationGetDescr(ar->rel);
+	ar->desc = CreateTupleDescCopyConstr(RelationGetDescr(ar->rel));
+	desc = ar->desc;
 	natts = desc->natts;
 
 	ar->estate = CreateExecutorState();
@@ -210,6 +323,10 @@ get_rel(ApplyState *state, ApplyMapping *m)
 	ar->estate->es_output_cid = GetCurrentCommandId(true);
 	ar->estate->es_snapshot = GetActiveSnapshot();
 	ExecOpenIndices(ar->rri, false);
+	ar->nindexes = ar->rri->ri_NumIndices;
+	ar->indexoids = palloc(sizeof(Oid) * Max(ar->nindexes, 1));
+	for (i = 0; i < ar->nindexes; i++)
+		ar->indexoids[i] = RelationGetRelid(ar->rri->ri_IndexRelationDescs[i]);
 
 	ar->pkindex = m->pkindex;
 	ar->arbiter = list_make1_oid(ar->pkindex);
@@ -217,8 +334,9 @@ get_rel(ApplyState *state, ApplyMapping *m)
 				  (ar->rel->trigdesc->trig_insert_before_row ||
 				   ar->rel->trigdesc->trig_insert_after_row ||
 				   ar->rel->trigdesc->trig_insert_instead_row));
-	ar->has_constraints = (desc->constr != NULL);
-	ar->has_generated = (desc->constr != NULL && desc->constr->has_generated_stored);
+	ar->has_constraints = (RelationGetDescr(ar->rel)->constr != NULL);
+	ar->has_generated = (RelationGetDescr(ar->rel)->constr != NULL &&
+						 RelationGetDescr(ar->rel)->constr->has_generated_stored);
 	if (ar->rel->trigdesc)
 		AfterTriggerBeginQuery();
 
@@ -229,6 +347,8 @@ get_rel(ApplyState *state, ApplyMapping *m)
 	ar->defbuilt = palloc0(sizeof(bool) * natts);
 	/* lookup state (slots, key scans) is built when a lookup needs it */
 
+	ar->open = true;
+	ar->uses = 1;
 	ar->prev = state->last_rel;
 	state->last_rel = ar;
 	MemoryContextSwitchTo(old);
@@ -249,13 +369,15 @@ prepare_lookups(ApplyRel *ar)
 	if (ar->localslot != NULL)
 		return;
 	old = MemoryContextSwitchTo(ar->estate->es_query_cxt);
-	desc = RelationGetDescr(ar->rel);
+	desc = ar->desc;
 	ar->keyslot = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
 	ar->newslot = ExecInitExtraTupleSlot(ar->estate, desc, &TTSOpsVirtual);
-	ar->scanslot = table_slot_create(ar->rel, &ar->estate->es_tupleTable);
+	ar->scanslot = ExecInitExtraTupleSlot(ar->estate, desc,
+										  table_slot_callbacks(ar->rel));
 	build_pk_scankeys(ar);
 	/* last: it marks the set as built */
-	ar->localslot = table_slot_create(ar->rel, &ar->estate->es_tupleTable);
+	ar->localslot = ExecInitExtraTupleSlot(ar->estate, desc,
+										   table_slot_callbacks(ar->rel));
 	MemoryContextSwitchTo(old);
 }
 
@@ -994,9 +1116,13 @@ apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
 	 * with a row layout it was not built for.
 	 */
 	if (m->valid && OidIsValid(m->relid) &&
-		(state->last_rel == NULL || state->last_rel->relid != m->relid) &&
-		hash_search(state->rels, &m->relid, HASH_FIND, NULL) == NULL)
-		LockRelationOid(m->relid, RowExclusiveLock);
+		(state->last_rel == NULL || state->last_rel->relid != m->relid))
+	{
+		ApplyRel   *open = hash_search(state->rels, &m->relid, HASH_FIND, NULL);
+
+		if (open == NULL || !open->open)
+			LockRelationOid(m->relid, RowExclusiveLock);
+	}
 	if (!m->valid)
 		schema_prepare(state, m);
 	if (m->skip)
@@ -1050,10 +1176,11 @@ apply_rows(ApplyState *state, ApplyMapping *m, Binlogdata__RowEvent *ev,
 
 /*
  * Flush and release the executor state of every relation of the open
- * transaction (before commit, and before DDL on a mirror).
+ * transaction; "keep": at commit, keep it for the next transactions
+ * (get_rel) except for mirrors with triggers.
  */
-void
-apply_close_rels(ApplyState *state)
+static void
+close_rels(ApplyState *state, bool keep)
 {
 	ApplyRel   *ar;
 
@@ -1064,28 +1191,52 @@ apply_close_rels(ApplyState *state)
 		flush_inserts(state, ar);
 
 	ar = state->last_rel;
+	state->last_rel = NULL;
 	while (ar != NULL)
 	{
 		ApplyRel   *prev = ar->prev;
-		Oid			relid = ar->relid;
+		bool		keep_this = keep && ar->rel->trigdesc == NULL;
+		ListCell   *lc;
+		int			i;
 
 		if (ar->rel->trigdesc)
 			AfterTriggerEndQuery(ar->estate);
 		if (ar->bistate)
+		{
 			FreeBulkInsertState(ar->bistate);
-		ExecCloseIndices(ar->rri);
-		ExecResetTupleTable(ar->estate->es_tupleTable, false);
-		FreeExecutorState(ar->estate);
+			ar->bistate = NULL;
+		}
+		/* buffer pins end with the transaction */
+		foreach(lc, ar->estate->es_tupleTable)
+			ExecClearTuple((TupleTableSlot *) lfirst(lc));
+		ResetPerTupleExprContext(ar->estate);
+		for (i = 0; i < ar->rri->ri_NumIndices; i++)
+			index_close(ar->rri->ri_IndexRelationDescs[i], NoLock);
 		table_close(ar->rel, NoLock);
-		hash_search(state->rels, &relid, HASH_REMOVE, NULL);
+		ar->open = false;
+		ar->prev = NULL;
+		ar->counters = NULL;
+		ar->estate->es_snapshot = InvalidSnapshot;
+		if (!keep_this)
+			discard_rel(state, ar);
 		ar = prev;
 	}
-	state->last_rel = NULL;
 }
 
 /*
- * Forget the relations of an aborted transaction (their executor state went
- * with it), including one whose set-up failed half way.
+ * Flush and release the executor state of every relation of the open
+ * transaction (before DDL on a mirror): it is built again on next use.
+ */
+void
+apply_close_rels(ApplyState *state)
+{
+	close_rels(state, false);
+}
+
+/*
+ * Forget the relations of an aborted transaction (their relcache references
+ * and buffer pins went with it), including one whose set-up failed half way,
+ * and those kept from earlier transactions.
  */
 static void
 forget_rels(ApplyState *state)
@@ -1095,7 +1246,10 @@ forget_rels(ApplyState *state)
 
 	hash_seq_init(&seq, state->rels);
 	while ((ar = hash_seq_search(&seq)) != NULL)
-		hash_search(state->rels, &ar->relid, HASH_REMOVE, NULL);
+	{
+		ar->open = false;
+		discard_rel(state, ar);
+	}
 	state->last_rel = NULL;
 }
 
@@ -1104,7 +1258,7 @@ void
 apply_commit(ApplyState *state)
 {
 	Assert(state->in_txn);
-	apply_close_rels(state);
+	close_rels(state, true);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	state->in_txn = false;

@@ -124,6 +124,19 @@ typedef struct ApplyRel
 	AttrNumber *keyatts;
 	VStreamShardStatus *counters;	/* shard whose rows are buffered */
 	struct ApplyRel *prev;		/* open order, for closing in reverse */
+
+	/*
+	 * Kept for the session between transactions (see get_rel): everything
+	 * above lives in cxt; the relation and index pointers are those of the
+	 * relcache entries, valid while no invalidation was seen (inval_gen).
+	 */
+	MemoryContext cxt;
+	TupleDesc	desc;			/* unpinned copy (with defaults) for slots */
+	bool		open;			/* opened by the current transaction */
+	uint64		inval_gen;		/* apply_inval_gen when built */
+	int			uses;			/* transactions served */
+	int			nindexes;
+	Oid		   *indexoids;		/* ri_IndexRelationDescs' OIDs */
 } ApplyRel;
 
 typedef struct ApplyState
@@ -136,7 +149,8 @@ typedef struct ApplyState
 	MemoryContext txncxt;		/* reset at the end of each transaction */
 	MemoryContext msgcxt;		/* current while handling events */
 	HTAB	   *mappings;
-	HTAB	   *rels;			/* ApplyRel of the open transaction, by relid */
+	HTAB	   *rels;			/* ApplyRel by relid: open in the transaction or
+								 * kept from an earlier one (get_rel) */
 	HTAB	   *slot_pools;		/* ApplySlotPool by relid, for the session */
 	ApplyRel   *last_rel;		/* most recently opened */
 	bool		in_txn;

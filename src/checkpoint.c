@@ -339,6 +339,7 @@ write_position_row(Checkpoint *cp, Relation rel, int i, const VgtidPart *part,
 	char	   *sh;
 	bytea	   *g;
 	PositionRow *row;
+	bool		updating;
 
 	if (i >= cp->maxrows)
 	{
@@ -350,20 +351,41 @@ write_position_row(Checkpoint *cp, Relation rel, int i, const VgtidPart *part,
 		cp->maxrows = newmax;
 	}
 	row = &cp->rows[i];
+	updating = (i < cp->pending_nrows && !row->deleted);
+	if (!updating)
+	{
+		/* a new row (its names may differ from the row's that was here) */
+		if (row->keyspace)
+			pfree(row->keyspace);
+		if (row->shard)
+			pfree(row->shard);
+		memset(row, 0, sizeof(PositionRow));
+	}
+	if (row->keyspace == NULL)
+	{
+		/* an updated row keeps its shard: its names are looked up once */
+		MemoryContext old;
 
-	position_part_names(part, &ks, &sh);
+		position_part_names(part, &ks, &sh);
+		old = MemoryContextSwitchTo(cp->cxt);
+		row->keyspace = cstring_to_text(ks);
+		row->shard = cstring_to_text(sh);
+		MemoryContextSwitchTo(old);
+		pfree(ks);
+		pfree(sh);
+	}
 	g = palloc(VARHDRSZ + part->len);
 	SET_VARSIZE(g, VARHDRSZ + part->len);
 	memcpy(VARDATA(g), part->data, part->len);
 
 	memset(nulls, false, sizeof(nulls));
 	values[Anum_position_stream_id - 1] = Int32GetDatum(cp->stream_id);
-	values[Anum_position_keyspace - 1] = CStringGetTextDatum(ks);
-	values[Anum_position_shard - 1] = CStringGetTextDatum(sh);
+	values[Anum_position_keyspace - 1] = PointerGetDatum(row->keyspace);
+	values[Anum_position_shard - 1] = PointerGetDatum(row->shard);
 	values[Anum_position_shard_gtid - 1] = PointerGetDatum(g);
 	values[Anum_position_updated_at - 1] = TimestampTzGetDatum(now);
 
-	if (i < cp->pending_nrows && !row->deleted)
+	if (updating)
 	{
 		/* the shard's row: a new version of it */
 		if (++row->writes_since_prune >= CHECKPOINT_PRUNE_EVERY)
@@ -394,7 +416,6 @@ write_position_row(Checkpoint *cp, Relation rel, int i, const VgtidPart *part,
 		 * the ord order stays the VGTID's.  (Rows from i on were deleted, if
 		 * any, in this transaction.)
 		 */
-		memset(row, 0, sizeof(PositionRow));
 		row->ord = cp->next_ord++;
 		values[Anum_position_ord - 1] = Int32GetDatum(row->ord);
 		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
@@ -404,8 +425,6 @@ write_position_row(Checkpoint *cp, Relation rel, int i, const VgtidPart *part,
 	cp->rows_written++;
 	heap_freetuple(tup);
 	pfree(g);
-	pfree(ks);
-	pfree(sh);
 }
 
 /*
@@ -456,24 +475,11 @@ checkpoint_write(Checkpoint *cp, bytea *vgtid, bytea *old_vgtid,
 		 */
 		for (first_new = 0; first_new < nnew && first_new < nold; first_new++)
 		{
-			char	   *ks1,
-					   *sh1,
-					   *ks2,
-					   *sh2;
-			bool		same;
-
 			if (oldp[first_new].len == newp[first_new].len &&
 				memcmp(oldp[first_new].data, newp[first_new].data,
 					   newp[first_new].len) == 0)
 				continue;
-			position_part_names(&oldp[first_new], &ks1, &sh1);
-			position_part_names(&newp[first_new], &ks2, &sh2);
-			same = strcmp(ks1, ks2) == 0 && strcmp(sh1, sh2) == 0;
-			pfree(ks1);
-			pfree(sh1);
-			pfree(ks2);
-			pfree(sh2);
-			if (!same)
+			if (!position_same_shard(&oldp[first_new], &newp[first_new]))
 				break;
 		}
 		if (first_new < nold)

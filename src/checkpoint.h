@@ -44,6 +44,9 @@ typedef struct PositionRow
 	ItemPointerData tid;		/* its latest version (maybe uncommitted) */
 	bool		deleted;		/* deleted by the open transaction */
 	int			writes_since_prune;
+	/* its keyspace and shard columns (text, in the Checkpoint's cxt), once known */
+	struct varlena *keyspace;
+	struct varlena *shard;
 } PositionRow;
 
 /*

@@ -377,13 +377,20 @@ shard_copy(CopyTracker *t, const char *keyspace, const char *shard)
 	char		key[2 * NAMEDATALEN + 2];
 	ShardCopy  *sc;
 	bool		found;
+	size_t		kl;
+	size_t		sl;
 
 	if (keyspace == NULL || shard == NULL || shard[0] == '\0')
 		return NULL;
-	if (strlen(keyspace) + strlen(shard) + 2 > sizeof(key))
+	kl = strlen(keyspace);
+	sl = strlen(shard);
+	if (kl + sl + 2 > sizeof(key))
 		return NULL;
+	/* "keyspace/shard", zero-padded (the hash key is the whole buffer) */
 	memset(key, 0, sizeof(key));
-	snprintf(key, sizeof(key), "%s/%s", keyspace, shard);
+	memcpy(key, keyspace, kl);
+	key[kl] = '/';
+	memcpy(key + kl + 1, shard, sl);
 	sc = hash_search(t->shards, key, HASH_ENTER, &found);
 	if (!found)
 	{

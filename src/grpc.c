@@ -552,6 +552,20 @@ extract_message(GrpcCall *call, const uint8 **msg, size_t *len)
 	return true;
 }
 
+bool
+grpc_call_message_ready(GrpcCall *call)
+{
+	size_t		avail = call->buf_end - call->buf_start;
+	const uint8 *p = call->buf + call->buf_start;
+	uint32		mlen;
+
+	if (avail < 5)
+		return false;
+	mlen = ((uint32) p[1] << 24) | ((uint32) p[2] << 16) |
+		((uint32) p[3] << 8) | (uint32) p[4];
+	return avail >= 5 + (size_t) mlen;
+}
+
 /*
  * Wait for the socket, sending PINGs when the connection is idle and failing
  * when it has been silent too long.  Returns false if until_ms elapsed.
@@ -741,8 +755,6 @@ grpc_call_next(GrpcCall *call, size_t *len, long timeout_ms, bool *ended)
 	const uint8 *msg;
 
 	*ended = false;
-	if (timeout_ms >= 0)
-		until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 
 	/* the previous message has been processed: reopen its window */
 	give_back_window(call);
@@ -752,6 +764,9 @@ grpc_call_next(GrpcCall *call, size_t *len, long timeout_ms, bool *ended)
 		CHECK_FOR_INTERRUPTS();
 		if (extract_message(call, &msg, len))
 			return msg;
+		/* the timeout runs from here: no clock read for a buffered message */
+		if (timeout_ms >= 0 && until == 0)
+			until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 		if (call->stream_closed)
 		{
 			finish_call(call, ended);

@@ -82,6 +82,9 @@ extern GrpcCall *grpc_call_start(Transport *transport,
 extern const uint8 *grpc_call_next(GrpcCall *call, size_t *len,
 								   long timeout_ms, bool *ended);
 
+/* Is a complete message already buffered (grpc_call_next will not wait)? */
+extern bool grpc_call_message_ready(GrpcCall *call);
+
 extern void grpc_call_close(GrpcCall *call);
 
 extern const char *grpc_status_name(int code);

@@ -128,6 +128,109 @@ position_join(const VgtidPart *parts, int n)
 	return result;
 }
 
+/*
+ * The keyspace (field 1) and shard (field 2) of a serialized ShardGtid,
+ * pointing into it, without decoding the rest; false if it does not parse
+ * (the caller then decodes it fully).
+ */
+static bool
+scan_part_names(const VgtidPart *part, const char **ks, uint32 *kslen,
+				const char **sh, uint32 *shlen)
+{
+	const unsigned char *p = (const unsigned char *) part->data;
+	const unsigned char *end = p + part->len;
+
+	*ks = *sh = "";
+	*kslen = *shlen = 0;
+	while (p < end)
+	{
+		uint64		v[2] = {0, 0};
+		int			k;
+
+		/* the tag, then for a varint or a length its value */
+		for (k = 0; k < 2; k++)
+		{
+			int			shift = 0;
+
+			for (;;)
+			{
+				if (p >= end || shift > 63)
+					return false;
+				v[k] |= (uint64) (*p & 0x7f) << shift;
+				shift += 7;
+				if ((*p++ & 0x80) == 0)
+					break;
+			}
+			if (k == 0 && (v[0] & 7) != 0 && (v[0] & 7) != 2)
+				break;
+		}
+		switch (v[0] & 7)
+		{
+			case 0:				/* varint: read above */
+				break;
+			case 2:				/* length-delimited */
+				if (v[1] > (uint64) (end - p))
+					return false;
+				if ((v[0] >> 3) == 1)
+				{
+					*ks = (const char *) p;
+					*kslen = (uint32) v[1];
+				}
+				else if ((v[0] >> 3) == 2)
+				{
+					*sh = (const char *) p;
+					*shlen = (uint32) v[1];
+				}
+				p += v[1];
+				break;
+			case 1:
+				if (end - p < 8)
+					return false;
+				p += 8;
+				break;
+			case 5:
+				if (end - p < 4)
+					return false;
+				p += 4;
+				break;
+			default:
+				return false;
+		}
+	}
+	return true;
+}
+
+bool
+position_same_shard(const VgtidPart *a, const VgtidPart *b)
+{
+	const char *ks1,
+			   *sh1,
+			   *ks2,
+			   *sh2;
+	uint32		kl1,
+				sl1,
+				kl2,
+				sl2;
+	char	   *k1,
+			   *s1,
+			   *k2,
+			   *s2;
+	bool		same;
+
+	if (scan_part_names(a, &ks1, &kl1, &sh1, &sl1) &&
+		scan_part_names(b, &ks2, &kl2, &sh2, &sl2))
+		return kl1 == kl2 && sl1 == sl2 &&
+			memcmp(ks1, ks2, kl1) == 0 && memcmp(sh1, sh2, sl1) == 0;
+	position_part_names(a, &k1, &s1);
+	position_part_names(b, &k2, &s2);
+	same = strcmp(k1, k2) == 0 && strcmp(s1, s2) == 0;
+	pfree(k1);
+	pfree(s1);
+	pfree(k2);
+	pfree(s2);
+	return same;
+}
+
 void
 position_part_names(const VgtidPart *part, char **keyspace, char **shard)
 {

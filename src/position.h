@@ -35,6 +35,9 @@ extern int	position_split(const char *data, Size len, VgtidPart **parts);
 extern bytea *position_join(const VgtidPart *parts, int n);
 
 /* keyspace and shard of a serialized ShardGtid (palloc'd) */
+/* Do two entries name the same keyspace and shard? */
+extern bool position_same_shard(const VgtidPart *a, const VgtidPart *b);
+
 extern void position_part_names(const VgtidPart *part, char **keyspace,
 								char **shard);
 

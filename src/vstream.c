@@ -452,6 +452,12 @@ check_response_names(const Vtgate__VStreamResponse *resp, const char *authority)
 	}
 }
 
+TimestampTz
+vstream_last_message(VStreamSession *s)
+{
+	return s->last_message;
+}
+
 Vtgate__VStreamResponse *
 vstream_next(VStreamSession *s, MemoryContext msgcxt, int timeout_ms,
 			 bool *ended)
@@ -465,7 +471,8 @@ vstream_next(VStreamSession *s, MemoryContext msgcxt, int timeout_ms,
 	bool		stalled = false;
 
 	*ended = false;
-	if (s->heartbeat_interval > 0)
+	/* a message already received: no stall, no clock read */
+	if (s->heartbeat_interval > 0 && !grpc_call_message_ready(s->call))
 	{
 		long		since = TimestampDifferenceMilliseconds(s->last_message,
 															GetCurrentTimestamp());

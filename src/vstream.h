@@ -22,6 +22,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
@@ -89,6 +90,9 @@ extern VStreamSession *vstream_open(const VStreamServerOptions *opts,
 extern Vtgate__VStreamResponse *vstream_next(VStreamSession *session,
 											 MemoryContext msgcxt,
 											 int timeout_ms, bool *ended);
+
+/* Local time the last message returned by vstream_next() arrived. */
+extern TimestampTz vstream_last_message(VStreamSession *session);
 
 extern void vstream_close(VStreamSession *session);
 

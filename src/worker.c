@@ -1128,7 +1128,7 @@ run_session(WorkerSession *ws, int32 stream_id, MemoryContext sessioncxt)
 			continue;
 		}
 
-		ws->received_at = GetCurrentTimestamp();
+		ws->received_at = vstream_last_message(ws->vs);
 		if (!busy)
 		{
 			pgstat_report_activity(STATE_RUNNING, "applying changes from VTGate");
