@@ -1218,7 +1218,15 @@ close_rels(ApplyState *state, bool keep)
 		ar->counters = NULL;
 		ar->estate->es_snapshot = InvalidSnapshot;
 		if (!keep_this)
+		{
+			/*
+			 * Slots the trigger machinery made from the relcache's descriptor
+			 * hold a reference to it until the transaction ends: release them
+			 * now (discard_rel only frees memory).
+			 */
+			ExecResetTupleTable(ar->estate->es_tupleTable, false);
 			discard_rel(state, ar);
+		}
 		ar = prev;
 	}
 }

@@ -72,6 +72,8 @@ is($node->safe_psql('postgres', q{SELECT coalesce(last_error, '') FROM vstream_f
 my $log = slurp_file($node->logfile);
 unlike($log, qr/PANIC|TRAP:|was terminated by signal|server process .* exited with exit code/,
 	'no backend crashed');
+unlike($log, qr/reference leak|still referenced|leaked/,
+	'no resource leaked by the apply (a mirror with a trigger included)');
 
 $sim->stop;
 $node->stop;

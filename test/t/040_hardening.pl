@@ -427,5 +427,8 @@ for my $what (sort keys %bad)
 	drop_stream($sim);
 }
 
+unlike(slurp_file($node->logfile), qr/reference leak|still referenced/,
+	'no resource leaked by the apply (mirrors with triggers included)');
+
 $node->stop;
 done_testing();
