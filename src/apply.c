@@ -919,24 +919,12 @@ find_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m, const Query__Row *row
 										ar->keyslot, ar->localslot);
 }
 
-/*
- * A row updated out of its table's row filter (rowfilter.c) leaves the
- * mirror: it is deleted, never only marked (a soft delete records a row
- * deleted at the source; this one still exists there).
- */
+/* Delete the row find_row() found (in ar->localslot). */
 static void
-filter_out_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
-			   const Query__Row *before, VStreamShardStatus *sh)
+delete_found_row(ApplyState *state, ApplyRel *ar, VStreamShardStatus *sh)
 {
 	EPQState	epq;
 
-	if (!find_row(state, ar, m, before))
-	{
-		if (sh)
-			status_count(&sh->delete_missing, 1);
-		ResetPerTupleExprContext(ar->estate);
-		return;
-	}
 #if PG_VERSION_NUM >= 160000
 	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1, NIL);
 #else
@@ -948,6 +936,25 @@ filter_out_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 	if (sh)
 		status_count(&sh->rows_deleted, 1);
 	ResetPerTupleExprContext(ar->estate);
+}
+
+/*
+ * A row updated out of its table's row filter (rowfilter.c) leaves the
+ * mirror: it is deleted, never only marked (a soft delete records a row
+ * deleted at the source; this one still exists there).
+ */
+static void
+filter_out_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
+			   const Query__Row *before, VStreamShardStatus *sh)
+{
+	if (!find_row(state, ar, m, before))
+	{
+		if (sh)
+			status_count(&sh->delete_missing, 1);
+		ResetPerTupleExprContext(ar->estate);
+		return;
+	}
+	delete_found_row(state, ar, sh);
 }
 
 static bool
@@ -1061,8 +1068,6 @@ static void
 delete_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 		   const Query__Row *before, VStreamShardStatus *sh)
 {
-	EPQState	epq;
-
 	if (!find_row(state, ar, m, before))
 	{
 		if (sh)
@@ -1079,17 +1084,7 @@ delete_row(ApplyState *state, ApplyRel *ar, ApplyMapping *m,
 		ResetPerTupleExprContext(ar->estate);
 		return;
 	}
-#if PG_VERSION_NUM >= 160000
-	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1, NIL);
-#else
-	EvalPlanQualInit(&epq, ar->estate, NULL, NIL, -1);
-#endif
-	ExecSimpleRelationDelete(ar->rri, ar->estate, &epq, ar->localslot);
-	EvalPlanQualEnd(&epq);
-	state->cid_used = true;
-	if (sh)
-		status_count(&sh->rows_deleted, 1);
-	ResetPerTupleExprContext(ar->estate);
+	delete_found_row(state, ar, sh);
 }
 
 /*

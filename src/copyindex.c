@@ -372,41 +372,36 @@ copyindex_before_rows(ApplyState *state, ApplyMapping *m,
 		finish(state, d);
 }
 
-void
-copyindex_finish_all(ApplyState *state)
+/* Build the deferred indexes (only those whose copies ended, or all). */
+static void
+finish_deferred(ApplyState *state, bool only_ended)
 {
 	HASH_SEQ_STATUS seq;
 	DeferredIndex *d;
-	List	   *all = NIL;
+	List	   *todo = NIL;
 	ListCell   *lc;
 
 	if (state->deferred_indexes == NULL)
 		return;
 	hash_seq_init(&seq, state->deferred_indexes);
 	while ((d = hash_seq_search(&seq)) != NULL)
-		all = lappend(all, d);
-	foreach(lc, all)
+		if (d->ended || !only_ended)
+			todo = lappend(todo, d);
+	foreach(lc, todo)
 		finish(state, lfirst(lc));
-	list_free(all);
+	list_free(todo);
+}
+
+void
+copyindex_finish_all(ApplyState *state)
+{
+	finish_deferred(state, false);
 }
 
 void
 copyindex_finish_ended(ApplyState *state)
 {
-	HASH_SEQ_STATUS seq;
-	DeferredIndex *d;
-	List	   *ended = NIL;
-	ListCell   *lc;
-
-	if (state->deferred_indexes == NULL)
-		return;
-	hash_seq_init(&seq, state->deferred_indexes);
-	while ((d = hash_seq_search(&seq)) != NULL)
-		if (d->ended)
-			ended = lappend(ended, d);
-	foreach(lc, ended)
-		finish(state, lfirst(lc));
-	list_free(ended);
+	finish_deferred(state, true);
 }
 
 /* The primary-key index of "rel" if there is one that is not valid. */

@@ -83,7 +83,6 @@ schema_relcache_callback(Datum arg, Oid relid)
 	}
 }
 
-/* last mapping found by schema_get_mapping() */
 /* recently used mappings (see schema_get_mapping) */
 #define RECENT_MAPPINGS 8
 static ApplyMapping *recent_mappings[RECENT_MAPPINGS];

@@ -78,16 +78,9 @@ column_wanted(StreamDef *def, ShapeColumn c)
 static AttrNumber
 attribute_of(TupleDesc desc, const char *name)
 {
-	int			i;
+	int			attno = SPI_fnumber(desc, name);
 
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute attr = TupleDescAttr(desc, i);
-
-		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
-			return i + 1;
-	}
-	return 0;
+	return attno > 0 ? attno : 0;
 }
 
 /* Is a mirror column the destination of a source column? */
